@@ -1,0 +1,11 @@
+//! Types the browser and the server share.
+//!
+//! - [`query`]: reading FASTA/FASTQ (plain or gzip) or a bare sequence into named queries, and the
+//!   instance's input limits.
+//! - [`options`]: the option schemas a provider publishes, from which the browser renders widgets,
+//!   and the checking of the values a user sets.
+//! - [`results`]: what a provider answers for one query and one sample.
+
+pub mod options;
+pub mod query;
+pub mod results;

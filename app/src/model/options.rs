@@ -1,0 +1,261 @@
+//! Provider options: the schema a provider publishes (the browser renders one widget per entry)
+//! and the checking of the values a user sets against it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One option of a provider, e.g. kmindex's `z` or `coverage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionSpec {
+    /// Key under which the value is sent.
+    pub name: String,
+    /// One line shown beside the widget.
+    #[serde(default)]
+    pub help: String,
+    /// What values are allowed, and the default.
+    #[serde(flatten)]
+    pub kind: OptionKind,
+}
+
+/// The shape of an option's values; each maps to one widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OptionKind {
+    /// A number in `[min, max]` on a grid of `step` from `min` (a slider).
+    Range {
+        min: f64,
+        max: f64,
+        step: f64,
+        default: f64,
+    },
+    /// One of `choices`.
+    Choice {
+        choices: Vec<String>,
+        default: String,
+    },
+    /// Any subset of `choices`.
+    MultiChoice {
+        choices: Vec<String>,
+        default: Vec<String>,
+    },
+    /// Free text.
+    Text {
+        #[serde(default)]
+        placeholder: String,
+        default: String,
+    },
+    /// On or off.
+    Toggle { default: bool },
+}
+
+/// A value set for an option.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OptionValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// Values by option name.
+pub type OptionValues = BTreeMap<String, OptionValue>;
+
+/// Why a set of option values was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OptionError {
+    #[error("unknown option '{name}'; known options: {known}")]
+    Unknown { name: String, known: String },
+    #[error("option '{name}' expects {expected}")]
+    WrongType {
+        name: String,
+        expected: &'static str,
+    },
+    #[error("option '{name}' is {value}, outside [{min}, {max}]")]
+    OutOfRange {
+        name: String,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
+    #[error("option '{name}' is {value}, not a multiple of {step} from {min}")]
+    OffStep {
+        name: String,
+        value: f64,
+        step: f64,
+        min: f64,
+    },
+    #[error("option '{name}' is '{value}'; choose one of {choices:?}")]
+    NotAChoice {
+        name: String,
+        value: String,
+        choices: Vec<String>,
+    },
+}
+
+impl OptionSpec {
+    /// The default value of this option.
+    pub fn default_value(&self) -> OptionValue {
+        match &self.kind {
+            OptionKind::Range { default, .. } => OptionValue::Number(*default),
+            OptionKind::Choice { default, .. } | OptionKind::Text { default, .. } => {
+                OptionValue::Text(default.clone())
+            }
+            OptionKind::MultiChoice { default, .. } => OptionValue::List(default.clone()),
+            OptionKind::Toggle { default } => OptionValue::Bool(*default),
+        }
+    }
+
+    /// Checks `value` against this option's kind.
+    pub fn check(&self, value: &OptionValue) -> Result<(), OptionError> {
+        let name = || self.name.clone();
+        let not_a_choice = |value: &str, choices: &[String]| OptionError::NotAChoice {
+            name: name(),
+            value: value.to_owned(),
+            choices: choices.to_vec(),
+        };
+        match (&self.kind, value) {
+            (OptionKind::Range { min, max, step, .. }, OptionValue::Number(v)) => {
+                if !(min..=max).contains(&v) {
+                    return Err(OptionError::OutOfRange {
+                        name: name(),
+                        value: *v,
+                        min: *min,
+                        max: *max,
+                    });
+                }
+                let steps = (v - min) / step;
+                if *step > 0.0 && (steps - steps.round()).abs() > 1e-9 {
+                    return Err(OptionError::OffStep {
+                        name: name(),
+                        value: *v,
+                        step: *step,
+                        min: *min,
+                    });
+                }
+                Ok(())
+            }
+            (OptionKind::Choice { choices, .. }, OptionValue::Text(v)) => {
+                if choices.contains(v) {
+                    Ok(())
+                } else {
+                    Err(not_a_choice(v, choices))
+                }
+            }
+            (OptionKind::MultiChoice { choices, .. }, OptionValue::List(vs)) => {
+                match vs.iter().find(|v| !choices.contains(v)) {
+                    Some(v) => Err(not_a_choice(v, choices)),
+                    None => Ok(()),
+                }
+            }
+            (OptionKind::Text { .. }, OptionValue::Text(_))
+            | (OptionKind::Toggle { .. }, OptionValue::Bool(_)) => Ok(()),
+            (kind, _) => Err(OptionError::WrongType {
+                name: name(),
+                expected: match kind {
+                    OptionKind::Range { .. } => "a number",
+                    OptionKind::Choice { .. } | OptionKind::Text { .. } => "a string",
+                    OptionKind::MultiChoice { .. } => "a list of strings",
+                    OptionKind::Toggle { .. } => "true or false",
+                },
+            }),
+        }
+    }
+}
+
+/// Checks `given` against `specs` and fills in the defaults of options not given.
+pub fn resolve(specs: &[OptionSpec], given: &OptionValues) -> Result<OptionValues, OptionError> {
+    if let Some(name) = given.keys().find(|n| !specs.iter().any(|s| &&s.name == n)) {
+        let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        return Err(OptionError::Unknown {
+            name: name.clone(),
+            known: known.join(", "),
+        });
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            let value = given
+                .get(&spec.name)
+                .cloned()
+                .unwrap_or_else(|| spec.default_value());
+            spec.check(&value)?;
+            Ok((spec.name.clone(), value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn z() -> OptionSpec {
+        OptionSpec {
+            name: "z".into(),
+            help: "findere z".into(),
+            kind: OptionKind::Range {
+                min: 0.0,
+                max: 5.0,
+                step: 1.0,
+                default: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn fills_defaults_and_checks_ranges_and_steps() {
+        let specs = [z()];
+        let resolved = resolve(&specs, &OptionValues::new()).unwrap();
+        assert_eq!(resolved["z"], OptionValue::Number(0.0));
+        let set = |v: f64| OptionValues::from([("z".to_owned(), OptionValue::Number(v))]);
+        assert!(resolve(&specs, &set(3.0)).is_ok());
+        assert_eq!(
+            resolve(&specs, &set(6.0)).unwrap_err().to_string(),
+            "option 'z' is 6, outside [0, 5]"
+        );
+        assert!(matches!(
+            resolve(&specs, &set(2.5)),
+            Err(OptionError::OffStep { .. })
+        ));
+        let unknown = OptionValues::from([("k".to_owned(), OptionValue::Number(1.0))]);
+        assert_eq!(
+            resolve(&specs, &unknown).unwrap_err().to_string(),
+            "unknown option 'k'; known options: z"
+        );
+    }
+
+    #[test]
+    fn schema_round_trips_through_json_as_the_browser_sees_it() {
+        let json = serde_json::to_string(&z()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"name":"z","help":"findere z","type":"range","min":0.0,"max":5.0,"step":1.0,"default":0.0}"#
+        );
+        assert_eq!(serde_json::from_str::<OptionSpec>(&json).unwrap(), z());
+        let values: OptionValues = serde_json::from_str(r#"{"z": 2, "fmt": "a"}"#).unwrap();
+        assert_eq!(values["z"], OptionValue::Number(2.0));
+        assert_eq!(values["fmt"], OptionValue::Text("a".into()));
+    }
+
+    #[test]
+    fn choices_refuse_other_values_and_other_types() {
+        let choice = OptionSpec {
+            name: "format".into(),
+            help: String::new(),
+            kind: OptionKind::Choice {
+                choices: vec!["a".into(), "b".into()],
+                default: "a".into(),
+            },
+        };
+        assert!(choice.check(&OptionValue::Text("b".into())).is_ok());
+        assert!(matches!(
+            choice.check(&OptionValue::Text("c".into())),
+            Err(OptionError::NotAChoice { .. })
+        ));
+        assert!(matches!(
+            choice.check(&OptionValue::Number(1.0)),
+            Err(OptionError::WrongType { .. })
+        ));
+    }
+}

@@ -1,0 +1,94 @@
+//! kmindex-server's API, on the native engine: `GET /kmindex/infos` and
+//! `POST /kmindex/query`, with kmindex-server's bodies, status codes and deflate encoding, so
+//! existing kmindex clients work unchanged. Queries run on the blocking pool, many at once.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::kmindex::Index;
+use crate::kmindex::request::{Request, RequestError};
+
+/// Large FASTA payloads are normal for kmindex clients.
+const MAX_BODY: usize = 512 << 20;
+
+/// The kmindex-compatible routes over `index`.
+pub fn router(index: Arc<Index>) -> Router {
+    Router::new()
+        .route("/kmindex/infos", get(infos))
+        .route("/kmindex/query", post(query))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(index)
+}
+
+async fn infos(State(index): State<Arc<Index>>, headers: HeaderMap) -> Response {
+    answer(index.infos().pretty(), &headers)
+}
+
+async fn query(State(index): State<Arc<Index>>, headers: HeaderMap, body: Bytes) -> Response {
+    let solved = tokio::task::spawn_blocking(move || {
+        let request = Request::parse(&body)?;
+        tracing::info!(id = %request.id, indexes = ?request.indexes, "kmindex query");
+        request.answer(&index)
+    })
+    .await;
+    match solved {
+        Ok(Ok(text)) => answer(text, &headers),
+        Ok(Err(refused)) => refuse(&refused),
+        Err(panic) => {
+            tracing::error!("kmindex query failed: {panic}");
+            let body = r#"{"error":"Internal server error"}"#;
+            (StatusCode::INTERNAL_SERVER_ERROR, json_type(), body).into_response()
+        }
+    }
+}
+
+fn refuse(refused: &RequestError) -> Response {
+    tracing::info!("bad client request -> {refused}");
+    (StatusCode::BAD_REQUEST, json_type(), refused.body()).into_response()
+}
+
+fn json_type() -> [(header::HeaderName, HeaderValue); 1] {
+    [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )]
+}
+
+/// A 200 as kmindex-server sends it: JSON when the text is an object, else `text/csv`;
+/// zlib-deflated when the client accepts `deflate`.
+fn answer(text: String, headers: &HeaderMap) -> Response {
+    let content_type = if text.starts_with('{') {
+        "application/json"
+    } else {
+        "text/csv"
+    };
+    let accepts_deflate = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("deflate")));
+    let mut response = if accepts_deflate {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("write to memory");
+        let body = encoder.finish().expect("finish in memory");
+        let mut response = body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("deflate"),
+        );
+        response
+    } else {
+        text.into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests: the fixtures in `../shared`, the `kmviz` binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `../shared` beside the repository (or `$KMVIZ_SHARED`).
+pub fn shared() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KMVIZ_SHARED") {
+        return dir.into();
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    assert!(
+        dir.join("fixtures/kmindex").is_dir(),
+        "the test fixtures are missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// kmindex's test data: `indexes/`, `datasets/`, `outputs/`.
+pub fn kmindex_fixtures() -> PathBuf {
+    shared().join("fixtures/kmindex")
+}
+
+/// The fixture index directory (sub-indexes `pa` and `abs`).
+pub fn fixture_index() -> PathBuf {
+    kmindex_fixtures().join("indexes/index")
+}
+
+/// Runs the `kmviz` binary; returns (status success, stdout, stderr).
+pub fn kmviz(args: &[&str]) -> (bool, Vec<u8>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_kmviz"))
+        .args(args)
+        .output()
+        .expect("run kmviz");
+    (
+        output.status.success(),
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Reverse complement of an ACGT string (other letters kept).
+pub fn revcomp(seq: &str) -> String {
+    seq.bytes()
+        .rev()
+        .map(|b| match b {
+            b'A' => 'T',
+            b'C' => 'G',
+            b'G' => 'C',
+            b'T' => 'A',
+            b'a' => 't',
+            b'c' => 'g',
+            b'g' => 'c',
+            b't' => 'a',
+            other => other as char,
+        })
+        .collect()
+}
