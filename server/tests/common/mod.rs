@@ -59,3 +59,13 @@ pub fn revcomp(seq: &str) -> String {
         })
         .collect()
 }
+
+/// Starts the kmindex-compatible server on the fixture index at a free loopback port.
+pub async fn spawn_kmindex_server() -> std::net::SocketAddr {
+    let index = kmviz::kmindex::Index::open(&fixture_index()).expect("open the fixture index");
+    let router = kmviz::api::kmindex::router(std::sync::Arc::new(index));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
