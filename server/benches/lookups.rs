@@ -1,1 +1,118 @@
-fn main() {}
+//! k-mer lookups per second of the native kmindex reader on the fixture index, against a
+//! random-read baseline over a file of the same size, in the same run.
+//!
+//! `cargo bench -p kmviz --bench lookups` (fixtures in `../shared`, or `$KMVIZ_SHARED`).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kmviz::kmindex::Index;
+
+fn shared() -> PathBuf {
+    std::env::var_os("KMVIZ_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+/// Runs `f` until at least `budget` has passed; returns the mean time per run.
+fn time<T>(budget: Duration, mut f: impl FnMut() -> T) -> Duration {
+    black_box(f());
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while started.elapsed() < budget {
+        black_box(f());
+        runs += 1;
+    }
+    started.elapsed() / runs
+}
+
+fn main() {
+    let fixtures = shared().join("fixtures/kmindex");
+    let index = Index::open(&fixtures.join("indexes/index")).expect("open the fixture index");
+    let pa = index.get("pa").expect("sub-index pa");
+    let mut queries = Vec::new();
+    for sample in 0..16 {
+        let path = fixtures.join(format!("datasets/pa_dataset/{sample}.fasta"));
+        queries.extend(app::model::query::read_fastx(&std::fs::read(path).unwrap()).unwrap());
+    }
+    let seqs: Vec<&[u8]> = queries.iter().map(|q| q.seq.as_bytes()).collect();
+    let lookups: usize = seqs.iter().map(|s| s.len() - pa.smer_size() + 1).sum();
+    let budget = Duration::from_secs(3);
+
+    let native = time(budget, || pa.lookup(&seqs));
+    let answered = time(budget, || pa.query(&seqs, 3, true).unwrap());
+
+    // Baseline: the same number of row reads at random rows of a file of the same size.
+    let row_bytes = pa.samples().len().div_ceil(8);
+    let matrices = pa.dir().join("matrices");
+    let size: u64 = (0..pa.entry().nb_partitions)
+        .map(|p| {
+            std::fs::metadata(matrices.join(format!("matrix_{p}.cmbf")))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let path = std::env::temp_dir().join(format!("kmviz-bench-{}", std::process::id()));
+    {
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut block = vec![0u8; 1 << 16];
+        let mut left = size as usize;
+        while left > 0 {
+            for byte in block.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *byte = state as u8;
+            }
+            let n = left.min(block.len());
+            file.write_all(&block[..n]).unwrap();
+            left -= n;
+        }
+    }
+    let file = std::fs::File::open(&path).unwrap();
+    // SAFETY: a private temporary file nobody else writes.
+    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+    let rows = map.len() / row_bytes;
+    let mut out = vec![0u8; lookups * row_bytes];
+    let baseline = time(budget, || {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for chunk in out.chunks_exact_mut(row_bytes) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let row = (state % rows as u64) as usize;
+            chunk.copy_from_slice(&map[row * row_bytes..(row + 1) * row_bytes]);
+        }
+        out[0]
+    });
+    std::fs::remove_file(&path).unwrap();
+
+    let per_second = |d: Duration| lookups as f64 / d.as_secs_f64();
+    println!(
+        "fixture sub-index 'pa': {} queries, {lookups} s-mer lookups per run, {size} bytes of matrices",
+        seqs.len()
+    );
+    println!(
+        "native lookup (encode, minimizer, hash, grouped row reads): {:>12.0} lookups/s",
+        per_second(native)
+    );
+    println!(
+        "native query, z = 3, with vectors:                          {:>12.0} lookups/s",
+        per_second(answered)
+    );
+    println!(
+        "baseline: random {row_bytes}-byte reads from a mapped file of the same size: {:>12.0} reads/s",
+        per_second(baseline)
+    );
+    println!(
+        "ratio native lookup / baseline read: {:.3}",
+        baseline.as_secs_f64() / native.as_secs_f64()
+    );
+    println!(
+        "ratio native query / baseline read:  {:.3}",
+        baseline.as_secs_f64() / answered.as_secs_f64()
+    );
+}

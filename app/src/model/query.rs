@@ -72,7 +72,8 @@ pub struct InputLimits {
 
 impl Default for InputLimits {
     fn default() -> Self {
-        const UNBOUNDED: usize = 1 << 32;
+        // kmviz 0.8 uses 2^32; a usize is 32 bits in the browser.
+        const UNBOUNDED: usize = u32::MAX as usize;
         InputLimits {
             max_query: UNBOUNDED,
             max_query_size: UNBOUNDED,

@@ -66,15 +66,11 @@ pub fn fmt(value: f64) -> String {
     if value.is_infinite() {
         return if value < 0.0 { "-inf" } else { "inf" }.to_owned();
     }
-    // Rust's `{:e}` gives the shortest round-trip digits, as {fmt}'s Dragonbox does.
-    let scientific = format!("{:e}", value.abs());
-    let (mantissa, exp) = scientific.split_once('e').expect("`{:e}` has an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let sign = if value.is_sign_negative() { "-" } else { "" };
     if value == 0.0 {
         return format!("{sign}0");
     }
+    let (digits, exp) = shortest_digits(value.abs());
     let k = digits.len() as i32;
     let body = if !(-4..16).contains(&exp) {
         let (first, rest) = digits.split_at(1);
@@ -93,6 +89,36 @@ pub fn fmt(value: f64) -> String {
         format!("{int}.{frac}")
     };
     format!("{sign}{body}")
+}
+
+/// The shortest digits that read back as `value` (> 0) and the decimal exponent of the first,
+/// as Dragonbox gives them: the closest such digits, and the even one of two equally close.
+fn shortest_digits(value: f64) -> (String, i32) {
+    let split = |text: &str| {
+        let (mantissa, exp) = text.split_once('e').expect("`{:e}` has an exponent");
+        let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+        (digits, exp.parse::<i32>().expect("`{:e}` exponent"))
+    };
+    // Rust's `{:e}` is shortest and closest too, but breaks ties upwards.
+    let (digits, exp) = split(&format!("{value:e}"));
+    // A tie: the exact value is the lower neighbour of the digits plus one half in the next
+    // place. Rare, so the exact expansion is only written out when one more digit is a 5.
+    let n = digits.len();
+    let (near, _) = split(&format!("{value:.n$e}"));
+    if !near.ends_with('5') {
+        return (digits, exp);
+    }
+    let (exact, exact_exp) = split(&format!("{value:.800e}"));
+    let exact = exact.trim_end_matches('0');
+    if exact_exp == exp && exact.len() == n + 1 && exact.ends_with('5') {
+        let lower = &exact[..n];
+        let even = (lower.as_bytes()[n - 1] - b'0').is_multiple_of(2);
+        let reads_back = format!("{lower}e{}", exp - n as i32 + 1).parse::<f64>() == Ok(value);
+        if even && lower != digits && reads_back {
+            return (lower.to_owned(), exp);
+        }
+    }
+    (digits, exp)
 }
 
 /// Grisu2 with nlohmann's choices (α = -60, γ = -32, its cached-power selection and rounding),
@@ -337,6 +363,11 @@ mod tests {
         assert_eq!(fmt(1e15), "1000000000000000");
         assert_eq!(fmt(1e16), "1e+16");
         assert_eq!(fmt(123.25), "123.25");
+        // Two shortest candidates equally close: {fmt} keeps the even one.
+        assert_eq!(
+            fmt(f64::from_bits(0x4310_565a_94b4_e5f5)),
+            "1149636667324797.2"
+        );
     }
 
     /// Recomputes every cached power of ten from exact integer arithmetic.

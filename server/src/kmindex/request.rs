@@ -87,7 +87,7 @@ impl Request {
             None => 0.0,
             Some(Value::Number(n)) => {
                 let r = n.as_f64().unwrap_or(f64::NAN);
-                if r < 0.0 || r > 1.0 {
+                if !(0.0..=1.0).contains(&r) {
                     return Err(invalid(format!(
                         "'r': {}, should be in [0.0, 1.0]",
                         number::fmt(r)

@@ -55,31 +55,57 @@ impl<'a> SmerHasher<'a> {
 
     /// Calls `visit` with the slot of every s-mer of `seq`, left to right.
     pub fn for_each(&self, seq: &[u8], mut visit: impl FnMut(SmerSlot)) {
-        let s = self.smer_size;
+        let (s, m) = (self.smer_size, self.minim_size);
         if seq.len() < s {
             return;
         }
-        let mask = (1u64 << (2 * s)) - 1;
-        let mut code = seq[..s]
+        let codes: Vec<u64> = seq
             .iter()
-            .fold(0u64, |acc, &letter| (acc << 2) | first_smer_code(letter));
+            .enumerate()
+            .map(|(p, &letter)| {
+                if p < s {
+                    first_smer_code(letter)
+                } else {
+                    next_letter_code(letter)
+                }
+            })
+            .collect();
+        // An s-mer's minimizer is the smallest of its m-mers' values, and the canonical m-mers
+        // of an s-mer and of its reverse complement are the same: compute each once.
+        let mmers = minimizer_candidates(&codes, m);
+        let mask = (1u64 << (2 * s)) - 1;
+        let mut code = codes[..s - 1].iter().fold(0u64, |acc, &c| (acc << 2) | c);
         for pos in 0..=seq.len() - s {
-            if pos > 0 {
-                code = ((code << 2) | next_letter_code(seq[pos + s - 1])) & mask;
-            }
-            visit(self.slot(pos, code));
+            code = ((code << 2) | codes[pos + s - 1]) & mask;
+            let canonical = code.min(reverse_complement(code, s));
+            let minimizer = *mmers[pos..=pos + s - m].iter().min().expect("s >= m");
+            visit(SmerSlot {
+                pos,
+                partition: self.repartition[minimizer as usize],
+                row: xxh64(&canonical.to_le_bytes(), 0) % self.window,
+            });
         }
     }
+}
 
-    fn slot(&self, pos: usize, code: u64) -> SmerSlot {
-        let canonical = code.min(reverse_complement(code, self.smer_size));
-        let minimizer = minimizer(canonical, self.smer_size, self.minim_size);
-        SmerSlot {
-            pos,
-            partition: self.repartition[minimizer as usize],
-            row: xxh64(&canonical.to_le_bytes(), 0) % self.window,
+/// For each m-mer of the letter codes: its canonical value, or `4^m - 1` where kmtricks deems
+/// it invalid.
+fn minimizer_candidates(codes: &[u64], m: usize) -> Vec<u32> {
+    let all_ones = (1u64 << (2 * m)) - 1;
+    let mut mmer = 0u64;
+    let mut candidates = Vec::with_capacity(codes.len() + 1 - m);
+    for (p, &c) in codes.iter().enumerate() {
+        mmer = ((mmer << 2) | c) & all_ones;
+        if p + 1 >= m {
+            let canonical = mmer.min(reverse_complement(mmer, m)) as u32;
+            candidates.push(if is_valid_minimizer(canonical, m) {
+                canonical
+            } else {
+                all_ones as u32
+            });
         }
     }
+    candidates
 }
 
 /// kmtricks' `NToB` table: `ACGT` in either case, anything else as `C`.
@@ -117,7 +143,9 @@ fn is_valid_minimizer(value: u32, size: usize) -> bool {
     ((x >> 1) & x) & mask00 == 0
 }
 
-/// The minimizer of a canonical s-mer.
+/// The minimizer of a canonical s-mer, as kmindex computes it (the definition the fast path
+/// in [`SmerHasher::for_each`] is checked against).
+#[cfg(test)]
 fn minimizer(canonical: u64, smer_size: usize, minim_size: usize) -> u32 {
     let all_ones = ((1u64 << (2 * minim_size)) - 1) as u32;
     let mut best = u32::MAX;
@@ -187,6 +215,28 @@ mod tests {
         reverse.reverse();
         assert_eq!(forward, reverse);
         assert_eq!(forward.len(), seq.len() - 25 + 1);
+    }
+
+    #[test]
+    fn shared_minimizer_candidates_give_kmindexs_minimizers() {
+        let table: Vec<u16> = (0..1u32 << 20).map(|m| (m % 7) as u16).collect();
+        let hasher = SmerHasher::new(25, 10, u64::MAX, &table);
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let seq: Vec<u8> = (0..2000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Runs of A make invalid m-mers common.
+                b"ACGTAAAA"[(state % 8) as usize]
+            })
+            .collect();
+        hasher.for_each(&seq, |slot| {
+            let code = encode(&seq[slot.pos..slot.pos + 25]);
+            let canonical = code.min(reverse_complement(code, 25));
+            assert_eq!(slot.partition, table[minimizer(canonical, 25, 10) as usize]);
+            assert_eq!(slot.row, xxh64(&canonical.to_le_bytes(), 0));
+        });
     }
 
     #[test]
