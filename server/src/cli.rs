@@ -39,6 +39,8 @@ enum IndexCommand {
     },
     /// Query one sub-index; prints what `kmindex query` writes into its output file.
     Query(QueryArgs),
+    /// Build a sub-index from FASTA/FASTQ files, in kmindex's format, and register it.
+    Build(BuildArgs),
     /// Serve the index with kmindex-server's HTTP API.
     Serve {
         /// The index directory (holding index.json).
@@ -69,6 +71,38 @@ struct QueryArgs {
     /// Output format: json, json_vec or tsv.
     #[arg(long, default_value = "json")]
     format: Format,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// kmtricks file of files: `ID: file1 ; file2` per line (paths relative to its folder).
+    #[arg(long)]
+    fof: PathBuf,
+    /// The index directory (created if needed; index.json is created or updated).
+    #[arg(long)]
+    index: PathBuf,
+    /// Name of the new sub-index.
+    #[arg(long)]
+    name: String,
+    /// s-mer size (kmindex's k-mer size), at most 31.
+    #[arg(long)]
+    kmer_size: usize,
+    /// Minimizer size.
+    #[arg(long, default_value_t = 10)]
+    minim_size: usize,
+    /// Rows of the Bloom filter; by default chosen from the data for a 5% false-positive
+    /// rate per s-mer in the largest sample.
+    #[arg(long)]
+    bloom_size: Option<u64>,
+    /// Number of partitions.
+    #[arg(long, default_value_t = 4)]
+    nb_partitions: usize,
+    /// Bits per sample: 1 for presence/absence, 2 to 8 for abundance classes.
+    #[arg(long, default_value_t = 1)]
+    bw: usize,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -124,8 +158,78 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{text}");
             Ok(())
         }
+        Command::Index(IndexCommand::Build(args)) => build(&args),
         Command::Index(IndexCommand::Serve { index, listen }) => serve_index(&index, &listen),
     }
+}
+
+fn build(args: &BuildArgs) -> anyhow::Result<()> {
+    use kmindex::build::{self, BuildOptions, Progress};
+    let samples = build::read_fof(&args.fof)?;
+    let options = BuildOptions {
+        name: args.name.clone(),
+        smer_size: args.kmer_size,
+        minim_size: args.minim_size,
+        bloom_size: args.bloom_size,
+        nb_partitions: args.nb_partitions,
+        bw: args.bw,
+        threads: args.threads.unwrap_or_else(default_threads),
+    };
+    let progress = Progress::default();
+    let started = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let report = std::thread::scope(|scope| {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            scope.spawn(|| show_progress(&progress, samples.len(), started, &done));
+        }
+        let report = build::build(&args.index, &samples, &options, &progress);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        report
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(sizing) = &report.sizing {
+        eprintln!(
+            "Bloom size {} chosen for ~{} distinct s-mers in the largest sample; expected false positives:",
+            sizing.bloom_size, sizing.largest_sample
+        );
+        eprintln!("  per s-mer: {:.4}", sizing.smer_fpr);
+        for (z, fpr) in sizing.kmer_fpr.iter().enumerate() {
+            eprintln!("  per (s+z)-mer, z = {z}: {fpr:.2e}");
+        }
+    }
+    eprintln!(
+        "built '{}' ({} samples, {} bases in {seconds:.1} s, {:.1} Mb/s) in {}",
+        args.name,
+        report.entry.nb_samples,
+        report.bases,
+        report.bases as f64 / seconds / 1e6,
+        report.dir.display()
+    );
+    Ok(())
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Redraws one status line on the terminal until `done`.
+fn show_progress(
+    progress: &kmindex::build::Progress,
+    total: usize,
+    started: std::time::Instant,
+    done: &std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    while !done.load(Relaxed) {
+        let bases = progress.bases.load(Relaxed);
+        let rate = bases as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
+        eprint!(
+            "\r{}/{total} samples, {bases} bases read, {rate:.1} Mb/s   ",
+            progress.samples_done.load(Relaxed)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    eprintln!();
 }
 
 /// `kmindex query` for one sub-index, one thread: records shorter than s + z are skipped with a

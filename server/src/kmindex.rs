@@ -18,6 +18,7 @@
 //! Files are memory-mapped once when a sub-index is opened and stay mapped for the life of the
 //! process; queries only read them, so any number can run at once.
 
+pub mod build;
 pub mod hash_info;
 pub mod index;
 pub mod json;

@@ -35,6 +35,26 @@ fn one() -> usize {
     1
 }
 
+/// kmindex's fingerprint of a sub-index's layout: SHA-1 over the Bloom size, partition count,
+/// s-mer size, minimizer size and bits per sample (each a little-endian `u64`), then the
+/// repartition table. Sub-indexes with the same fingerprint can be merged.
+pub fn kmindex_sha1(
+    bloom_size: u64,
+    nb_partitions: u64,
+    smer_size: u64,
+    minim_size: u64,
+    bw: u64,
+    repartition: &[u16],
+) -> String {
+    let mut sha1 = sha1_smol::Sha1::new();
+    for field in [bloom_size, nb_partitions, smer_size, minim_size, bw] {
+        sha1.update(&field.to_le_bytes());
+    }
+    let table: Vec<u8> = repartition.iter().flat_map(|p| p.to_le_bytes()).collect();
+    sha1.update(&table);
+    sha1.digest().to_string()
+}
+
 /// A parsed `index.json`.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -77,6 +97,36 @@ impl Registry {
             document: Json::from(value),
             entries,
         })
+    }
+
+    /// Registers sub-index `name` with `entry`, creating `dir/index.json` if there is none and
+    /// keeping the sub-indexes already registered. The file is replaced in one rename, so a
+    /// failure leaves the previous registry whole.
+    pub fn register(dir: &Path, name: &str, entry: &Entry) -> Result<Registry, Error> {
+        let path = dir.join("index.json");
+        let mut document = if path.exists() {
+            Registry::read(dir)?.document
+        } else {
+            Json::object()
+        };
+        if let Json::Object(members) = &mut document
+            && let Some(Json::Object(index)) = members.get("index")
+            && index.contains_key(name)
+        {
+            return Err(Error::invalid(
+                &path,
+                format!("'{name}' is already registered"),
+            ));
+        }
+        let absolute = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+        *document.entry("path") = Json::Str(absolute.to_string_lossy().into_owned());
+        let value = serde_json::to_value(entry).expect("an entry is plain data");
+        *document.entry("index").entry(name) = Json::from(value);
+        let staging = dir.join(format!(".index.json.{}", std::process::id()));
+        std::fs::write(&staging, format!("{}\n", document.pretty()))
+            .map_err(|e| Error::io(&staging, e))?;
+        std::fs::rename(&staging, &path).map_err(|e| Error::io(&path, e))?;
+        Registry::read(dir)
     }
 
     /// The directory of sub-index `name`: `dir/name` is a symbolic link (relative targets are

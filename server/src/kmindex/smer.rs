@@ -25,7 +25,9 @@ pub struct SmerSlot {
     pub pos: usize,
     /// Partition (matrix file).
     pub partition: u16,
-    /// Row in that partition.
+    /// xxHash64 of the canonical s-mer.
+    pub hash: u64,
+    /// Row in that partition: the hash modulo the window.
     pub row: u64,
 }
 
@@ -79,10 +81,12 @@ impl<'a> SmerHasher<'a> {
             code = ((code << 2) | codes[pos + s - 1]) & mask;
             let canonical = code.min(reverse_complement(code, s));
             let minimizer = *mmers[pos..=pos + s - m].iter().min().expect("s >= m");
+            let hash = xxh64(&canonical.to_le_bytes(), 0);
             visit(SmerSlot {
                 pos,
                 partition: self.repartition[minimizer as usize],
-                row: xxh64(&canonical.to_le_bytes(), 0) % self.window,
+                hash,
+                row: hash % self.window,
             });
         }
     }
@@ -220,7 +224,7 @@ mod tests {
     #[test]
     fn shared_minimizer_candidates_give_kmindexs_minimizers() {
         let table: Vec<u16> = (0..1u32 << 20).map(|m| (m % 7) as u16).collect();
-        let hasher = SmerHasher::new(25, 10, u64::MAX, &table);
+        let hasher = SmerHasher::new(25, 10, 1000, &table);
         let mut state = 0x1234_5678_9abc_def1u64;
         let seq: Vec<u8> = (0..2000)
             .map(|_| {
@@ -235,7 +239,7 @@ mod tests {
             let code = encode(&seq[slot.pos..slot.pos + 25]);
             let canonical = code.min(reverse_complement(code, 25));
             assert_eq!(slot.partition, table[minimizer(canonical, 25, 10) as usize]);
-            assert_eq!(slot.row, xxh64(&canonical.to_le_bytes(), 0));
+            assert_eq!(slot.hash, xxh64(&canonical.to_le_bytes(), 0));
         });
     }
 

@@ -133,6 +133,18 @@ impl SubIndex {
         self.entry.bw
     }
 
+    /// kmindex's layout fingerprint (the registry's `sha1`), recomputed from the files.
+    pub fn fingerprint(&self) -> String {
+        super::registry::kmindex_sha1(
+            self.hash.bloom_size,
+            self.hash.nb_partitions,
+            self.entry.smer_size as u64,
+            self.entry.minim_size as u64,
+            self.entry.bw as u64,
+            self.repartition.table(),
+        )
+    }
+
     /// Looks up every s-mer of every sequence. Lookups are grouped by partition and sorted by
     /// row so that each partition is read in one forward sweep.
     pub fn lookup(&self, seqs: &[&[u8]]) -> Vec<SmerRows> {
