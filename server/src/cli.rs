@@ -24,6 +24,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Make (or reuse) the demo survey and serve it.
+    Demo {
+        /// Where the demo's files go (default: the user's data folder, kmviz/demo).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Seed of the made-up survey: the same seed gives the same files.
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+        seed: u64,
+        #[command(flatten)]
+        listen: Listen,
+    },
     /// Work with kmindex indexes directly.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -148,6 +159,11 @@ fn init_logging() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo {
+            data_dir,
+            seed,
+            listen,
+        } => demo(data_dir.unwrap_or_else(default_demo_dir), seed, &listen),
         Command::Index(IndexCommand::Infos { index }) => {
             let registry = kmindex::registry::Registry::read(&index)?;
             println!("{}", registry.document.pretty());
@@ -206,6 +222,49 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
         report.dir.display()
     );
     Ok(())
+}
+
+/// `$XDG_DATA_HOME/kmviz/demo`, else `~/.local/share/kmviz/demo`, else `./kmviz-demo`.
+fn default_demo_dir() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    match data {
+        Some(data) => data.join("kmviz/demo"),
+        None => PathBuf::from("kmviz-demo"),
+    }
+}
+
+fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let demo = crate::demo::prepare(&data_dir, seed, default_threads())
+        .with_context(|| format!("cannot prepare the demo in {}", data_dir.display()))?;
+    match &demo.built {
+        Some(report) => tracing::info!(
+            "demo survey made in {} ({} samples, {} bases) in {:.1} s",
+            data_dir.display(),
+            report.entry.nb_samples,
+            report.bases,
+            started.elapsed().as_secs_f64()
+        ),
+        None => tracing::info!("reusing the demo survey in {}", data_dir.display()),
+    }
+    let index = Index::open(&demo.index)?;
+    let router = crate::api::kmindex::router(Arc::new(index));
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        eprintln!("\nkmviz demo is up. Open {base}/kmindex/infos");
+        eprintln!("Metadata: {}", demo.metadata.display());
+        eprintln!("Example queries: {}", demo.queries.display());
+        eprintln!(
+            "Query it: curl -s {base}/kmindex/query -d '{{\"index\":[\"{}\"],\"id\":\"q\",\"z\":3,\"r\":0.2,\"fastx\":\"...\"}}'\n",
+            crate::demo::SUB_INDEX
+        );
+        crate::serve(listener, router).await?;
+        Ok(())
+    })
 }
 
 fn default_threads() -> usize {

@@ -1,10 +1,11 @@
 //! kmviz's server: the kmindex engine ([`kmindex`]), the HTTP API ([`api`]), the providers that
-//! answer queries ([`provider`]) and the command line ([`cli`]).
+//! answer queries ([`provider`]), the embedded [`demo`] and the command line ([`cli`]).
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
 pub mod api;
 pub mod cli;
+pub mod demo;
 pub mod kmindex;
 pub mod provider;
 

@@ -402,6 +402,31 @@ impl Column {
         })
     }
 
+    /// Calls `visit(row, value)` for every row in `rows` whose value is not zero.
+    fn for_each_nonzero(
+        &self,
+        rows: std::ops::Range<u64>,
+        bw: usize,
+        mut visit: impl FnMut(u64, u32),
+    ) {
+        let bw = bw as u64;
+        let (start, end) = (rows.start * bw, rows.end * bw);
+        let mut last = None;
+        for word_index in start / 64..end.div_ceil(64) {
+            let mut word = self.bits[word_index as usize];
+            while word != 0 {
+                let bit = word_index * 64 + u64::from(word.trailing_zeros());
+                word &= word - 1;
+                let row = bit / bw;
+                if !rows.contains(&row) || last == Some(row) {
+                    continue;
+                }
+                last = Some(row);
+                visit(row, self.get(row * bw, bw as usize));
+            }
+        }
+    }
+
     fn set(&mut self, offset: u64, bw: usize, value: u32) {
         for i in 0..bw as u64 {
             if (value >> (bw as u64 - 1 - i)) & 1 == 1 {
@@ -555,33 +580,31 @@ fn write_run(
     let bw = options.bw;
     let bits = (samples.len() * bw) as u32;
     let row_bytes = (bits as usize).div_ceil(8);
+    let window = hash.window_bits;
     let mut total = 0u64;
-    let mut row = vec![0u8; row_bytes];
+    // One partition's rows at a time: a fraction of the matrix already in memory.
+    let mut rows = vec![0u8; window as usize * row_bytes];
     for p in 0..hash.nb_partitions {
-        let path = dir.join(format!("matrices/matrix_{p}.cmbf"));
-        let file = File::create(&path).map_err(io(&path))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        let first = p * hash.window_bits;
-        out.write_all(&Matrix::header(bits, first, hash.window_bits, p as u32))
-            .map_err(io(&path))?;
-        for r in first..first + hash.window_bits {
-            row.fill(0);
-            for (sample, column) in columns.iter().enumerate() {
-                let value = column.get(r * bw as u64, bw);
-                if value == 0 {
-                    continue;
-                }
+        rows.fill(0);
+        let first = p * window;
+        for (sample, column) in columns.iter().enumerate() {
+            column.for_each_nonzero(first..first + window, bw, |row, value| {
+                let row = &mut rows[(row - first) as usize * row_bytes..][..row_bytes];
                 if bw == 1 {
                     // Presence bits go least significant first.
                     row[sample / 8] |= 1 << (sample % 8);
                 } else {
-                    insert_msb_first(&mut row, sample * bw, bw, value);
+                    insert_msb_first(row, sample * bw, bw, value);
                 }
-            }
-            out.write_all(&row).map_err(io(&path))?;
+            });
         }
-        out.flush().map_err(io(&path))?;
-        total += 49 + hash.window_bits * row_bytes as u64;
+        let path = dir.join(format!("matrices/matrix_{p}.cmbf"));
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io(&path))?);
+        out.write_all(&Matrix::header(bits, first, window, p as u32))
+            .and_then(|()| out.write_all(&rows))
+            .and_then(|()| out.flush())
+            .map_err(io(&path))?;
+        total += 49 + rows.len() as u64;
     }
     Ok(total / 1024 / 1024)
 }
@@ -608,5 +631,20 @@ mod tests {
         assert_eq!(column.get(62, 3), 0b101);
         assert_eq!(column.get(61, 1), 0);
         assert_eq!(column.get(65, 1), 0);
+    }
+
+    #[test]
+    fn nonzero_rows_are_visited_once_even_across_words() {
+        let bw = 3;
+        let mut column = Column { bits: vec![0; 3] };
+        for (row, value) in [(0, 1), (21, 0b101), (22, 0b100), (40, 7)] {
+            column.set(row * bw as u64, bw, value);
+        }
+        let mut seen = Vec::new();
+        column.for_each_nonzero(0..42, bw, |row, value| seen.push((row, value)));
+        assert_eq!(seen, [(0, 1), (21, 0b101), (22, 0b100), (40, 7)]);
+        seen.clear();
+        column.for_each_nonzero(1..40, bw, |row, value| seen.push((row, value)));
+        assert_eq!(seen, [(21, 0b101), (22, 0b100)]);
     }
 }

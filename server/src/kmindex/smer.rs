@@ -74,13 +74,13 @@ impl<'a> SmerHasher<'a> {
             .collect();
         // An s-mer's minimizer is the smallest of its m-mers' values, and the canonical m-mers
         // of an s-mer and of its reverse complement are the same: compute each once.
-        let mmers = minimizer_candidates(&codes, m);
+        let minimizers = sliding_min(&minimizer_candidates(&codes, m), s - m + 1);
         let mask = (1u64 << (2 * s)) - 1;
         let mut code = codes[..s - 1].iter().fold(0u64, |acc, &c| (acc << 2) | c);
         for pos in 0..=seq.len() - s {
             code = ((code << 2) | codes[pos + s - 1]) & mask;
             let canonical = code.min(reverse_complement(code, s));
-            let minimizer = *mmers[pos..=pos + s - m].iter().min().expect("s >= m");
+            let minimizer = minimizers[pos];
             let hash = xxh64(&canonical.to_le_bytes(), 0);
             visit(SmerSlot {
                 pos,
@@ -90,6 +90,27 @@ impl<'a> SmerHasher<'a> {
             });
         }
     }
+}
+
+/// The minimum of every window of `width` consecutive values (van Herk / Gil-Werman: prefix
+/// and suffix minima over blocks of `width`, so each window costs one comparison).
+fn sliding_min(values: &[u32], width: usize) -> Vec<u32> {
+    let n = values.len();
+    let mut prefix = values.to_vec();
+    let mut suffix = values.to_vec();
+    for i in 1..n {
+        if i % width != 0 {
+            prefix[i] = prefix[i].min(prefix[i - 1]);
+        }
+    }
+    for i in (0..n.saturating_sub(1)).rev() {
+        if (i + 1) % width != 0 {
+            suffix[i] = suffix[i].min(suffix[i + 1]);
+        }
+    }
+    (0..(n + 1).saturating_sub(width))
+        .map(|i| suffix[i].min(prefix[i + width - 1]))
+        .collect()
 }
 
 /// For each m-mer of the letter codes: its canonical value, or `4^m - 1` where kmtricks deems
@@ -241,6 +262,18 @@ mod tests {
             assert_eq!(slot.partition, table[minimizer(canonical, 25, 10) as usize]);
             assert_eq!(slot.hash, xxh64(&canonical.to_le_bytes(), 0));
         });
+    }
+
+    #[test]
+    fn sliding_minima_are_window_minima() {
+        let values: Vec<u32> = (0..50u32).map(|i| (i * 7919) % 31).collect();
+        for width in [1, 2, 5, 16, 50] {
+            let expected: Vec<u32> = values
+                .windows(width)
+                .map(|w| *w.iter().min().unwrap())
+                .collect();
+            assert_eq!(sliding_min(&values, width), expected, "width {width}");
+        }
     }
 
     #[test]
