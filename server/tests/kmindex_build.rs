@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use common::{kmindex_fixtures, kmviz};
+use common::{kmindex_fixtures, kmviz, records};
 use kmviz::kmindex::build::{self, BuildOptions, Progress, Sample, abundance_class};
 use kmviz::kmindex::{Format, Index, output};
 
@@ -47,11 +47,6 @@ fn options(name: &str, bw: usize) -> BuildOptions {
         bw,
         threads: 2,
     }
-}
-
-fn records(dataset: &str, sample: usize) -> Vec<app::model::query::Query> {
-    let path = kmindex_fixtures().join(format!("datasets/{dataset}/{sample}.fasta"));
-    app::model::query::read_fastx(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -8,17 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use app::model::query::Query;
-use common::{fixture_index, kmindex_fixtures, spawn_kmindex_server};
+use common::{fixture_index, records, spawn_kmindex_server};
 use kmviz::kmindex::Index;
 use kmviz::provider::kmindex_server::{ClientError, KmindexServer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn first_record() -> Query {
-    let path = kmindex_fixtures().join("datasets/abs_dataset/2.fasta");
-    app::model::query::read_fastx(&std::fs::read(path).unwrap())
-        .unwrap()
-        .remove(0)
+    records("abs_dataset", 2).remove(0)
 }
 
 #[tokio::test]

@@ -7,16 +7,11 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{fixture_index, kmindex_fixtures, revcomp};
+use common::{fixture_index, records, revcomp};
 use kmviz::kmindex::{Format, Index, QueryResult, SubIndex, output};
 
 fn open() -> Index {
     Index::open(&fixture_index()).expect("open the fixture index")
-}
-
-fn records(dataset: &str, sample: usize) -> Vec<app::model::query::Query> {
-    let path = kmindex_fixtures().join(format!("datasets/{dataset}/{sample}.fasta"));
-    app::model::query::read_fastx(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn query(sub: &SubIndex, seqs: &[&str], z: usize) -> Vec<QueryResult> {

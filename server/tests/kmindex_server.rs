@@ -5,12 +5,11 @@ mod common;
 
 use std::io::Read;
 
-use common::{fixture_index, kmindex_fixtures, spawn_kmindex_server};
+use common::{fixture_index, records, spawn_kmindex_server};
 use kmviz::kmindex::{Format, Index, output};
 
 fn first_records(n: usize) -> Vec<app::model::query::Query> {
-    let path = kmindex_fixtures().join("datasets/pa_dataset/1.fasta");
-    let mut records = app::model::query::read_fastx(&std::fs::read(path).unwrap()).unwrap();
+    let mut records = records("pa_dataset", 1);
     records.truncate(n);
     records
 }

@@ -24,6 +24,12 @@ pub fn kmindex_fixtures() -> PathBuf {
     shared().join("fixtures/kmindex")
 }
 
+/// The records of `datasets/<dataset>/<sample>.fasta`, read as kmindex reads them.
+pub fn records(dataset: &str, sample: usize) -> Vec<app::model::query::Query> {
+    let path = kmindex_fixtures().join(format!("datasets/{dataset}/{sample}.fasta"));
+    app::model::query::read_fastx(&std::fs::read(path).unwrap()).unwrap()
+}
+
 /// The fixture index directory (sub-indexes `pa` and `abs`).
 pub fn fixture_index() -> PathBuf {
     kmindex_fixtures().join("indexes/index")
