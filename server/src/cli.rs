@@ -258,13 +258,25 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
         eprintln!("\nkmviz demo is up. Open {base}/kmindex/infos");
         eprintln!("Metadata: {}", demo.metadata.display());
         eprintln!("Example queries: {}", demo.queries.display());
-        eprintln!(
-            "Query it: curl -s {base}/kmindex/query -d '{{\"index\":[\"{}\"],\"id\":\"q\",\"z\":3,\"r\":0.2,\"fastx\":\"...\"}}'\n",
-            crate::demo::SUB_INDEX
-        );
+        if let Some(example) = first_query(&demo.queries) {
+            eprintln!(
+                "Query it: curl -s {base}/kmindex/query -d '{{\"index\":[\"{}\"],\"id\":\"{}\",\"z\":3,\"r\":0.2,\"seq\":[\"{}\"]}}'\n",
+                crate::demo::SUB_INDEX,
+                example.name,
+                example.seq
+            );
+        }
         crate::serve(listener, router).await?;
         Ok(())
     })
+}
+
+fn first_query(path: &Path) -> Option<app::model::query::Query> {
+    let text = std::fs::read(path).ok()?;
+    app::model::query::read_fastx(&text)
+        .ok()?
+        .into_iter()
+        .next()
 }
 
 fn default_threads() -> usize {

@@ -37,8 +37,21 @@ pub struct Demo {
     pub built: Option<BuildReport>,
 }
 
+/// Why the demo could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot write the demo's files in {}: {source}", dir.display())]
+    Write {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Build(#[from] build::BuildError),
+}
+
 /// Makes the demo in `data_dir`, or reuses what a previous run made there.
-pub fn prepare(data_dir: &Path, seed: u64, threads: usize) -> Result<Demo, build::BuildError> {
+pub fn prepare(data_dir: &Path, seed: u64, threads: usize) -> Result<Demo, DemoError> {
     let index = data_dir.join("index");
     let metadata = data_dir.join("metadata.tsv");
     let queries = data_dir.join("queries.fa");
@@ -50,11 +63,9 @@ pub fn prepare(data_dir: &Path, seed: u64, threads: usize) -> Result<Demo, build
         None
     } else {
         let _ = std::fs::remove_dir_all(&index);
-        let samples = generate(data_dir, seed).map_err(|e| build::BuildError::Input {
-            sample: "demo".into(),
-            path: data_dir.to_owned(),
-            line: None,
-            what: e.to_string(),
+        let samples = generate(data_dir, seed).map_err(|source| DemoError::Write {
+            dir: data_dir.to_owned(),
+            source,
         })?;
         let options = BuildOptions {
             name: SUB_INDEX.into(),

@@ -372,6 +372,7 @@ fn largest_sample(
     options: &BuildOptions,
     repartition: &Repartition,
 ) -> Result<u64, BuildError> {
+    // Only hashes matter here: a window of one row.
     let hasher = SmerHasher::new(
         options.smer_size,
         options.minim_size,
@@ -380,7 +381,7 @@ fn largest_sample(
     );
     let quiet = Progress::default();
     let largest = AtomicU64::new(0);
-    parallel(samples, options.threads, |sample| {
+    parallel(samples, options.threads, |_, sample| {
         let mut sketch = distinct::Sketch::new();
         for_each_smer(sample, &hasher, &quiet, |_, hash| sketch.add(hash))?;
         largest.fetch_max(sketch.estimate(), Ordering::Relaxed);
@@ -449,6 +450,7 @@ fn fill_columns(
     hash: &HashInfo,
     progress: &Progress,
 ) -> Result<Vec<Column>, BuildError> {
+    // Rows are taken per partition below, from the hashes.
     let hasher = SmerHasher::new(
         options.smer_size,
         options.minim_size,
@@ -459,11 +461,7 @@ fn fill_columns(
     let rows = hash.bloom_size;
     let window = hash.window_bits;
     let columns: Vec<Mutex<Option<Column>>> = samples.iter().map(|_| Mutex::new(None)).collect();
-    parallel(samples, options.threads, |sample| {
-        let index = samples
-            .iter()
-            .position(|s| s.id == sample.id)
-            .expect("listed");
+    parallel(samples, options.threads, |index, sample| {
         let mut column = Column {
             bits: vec![0; (rows * bw as u64).div_ceil(64) as usize],
         };
@@ -498,11 +496,12 @@ fn fill_columns(
         .collect())
 }
 
-/// Runs `work` on every sample with up to `threads` threads; the first error wins.
+/// Runs `work(index, sample)` on every sample with up to `threads` threads; the first error
+/// wins.
 fn parallel(
     samples: &[Sample],
     threads: usize,
-    work: impl Fn(&Sample) -> Result<(), BuildError> + Sync,
+    work: impl Fn(usize, &Sample) -> Result<(), BuildError> + Sync,
 ) -> Result<(), BuildError> {
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<BuildError>> = Mutex::new(None);
@@ -515,7 +514,7 @@ fn parallel(
                     if failure.lock().expect("no panic").is_some() {
                         break;
                     }
-                    if let Err(e) = work(sample) {
+                    if let Err(e) = work(i, sample) {
                         failure.lock().expect("no panic").get_or_insert(e);
                         break;
                     }
