@@ -197,6 +197,9 @@ pub fn build(
     progress: &Progress,
 ) -> Result<BuildReport, BuildError> {
     check(index_dir, options)?;
+    if samples.is_empty() {
+        return Err(BuildError::Options("no sample to index".into()));
+    }
     for sample in samples {
         if let Some(missing) = sample.files.iter().find(|f| !f.is_file()) {
             return Err(BuildError::Input {
@@ -213,16 +216,16 @@ pub fn build(
             .map(|m| (xxhash_rust::xxh64::xxh64(&m.to_le_bytes(), 0) % parts) as u16)
             .collect(),
     );
-    let (bloom_size, sizing) = match options.bloom_size {
+    let (wanted, largest) = match options.bloom_size {
         Some(size) => (size, None),
         None => {
             let largest = largest_sample(samples, options, &repartition)?;
-            let wanted = (largest as f64 / -(1.0 - TARGET_SMER_FPR).ln()).ceil() as u64;
-            let hash = HashInfo::for_bloom_size(wanted.max(parts * 64), parts, 0);
-            (hash.bloom_size, Some(Sizing::of(largest, hash.bloom_size)))
+            let rows = (largest as f64 / -(1.0 - TARGET_SMER_FPR).ln()).ceil() as u64;
+            (rows, Some(largest))
         }
     };
-    let hash = HashInfo::for_bloom_size(bloom_size, parts, options.minim_size as u32);
+    let hash = HashInfo::for_bloom_size(wanted, parts, options.minim_size as u32);
+    let sizing = largest.map(|n| Sizing::of(n, hash.bloom_size));
     let columns = fill_columns(samples, options, &repartition, &hash, progress)?;
 
     let entry = Entry {
