@@ -250,11 +250,7 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
         None => tracing::info!("reusing the demo survey in {}", data_dir.display()),
     }
     let index = Index::open(&demo.index)?;
-    let router = crate::api::kmindex::router(Arc::new(index));
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        let base = format!("http://{}", listener.local_addr()?);
+    serve_kmindex(index, listen, |base| {
         eprintln!("\nkmviz demo is up. Open {base}/kmindex/infos");
         eprintln!("Metadata: {}", demo.metadata.display());
         eprintln!("Example queries: {}", demo.queries.display());
@@ -266,8 +262,6 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
                 example.seq
             );
         }
-        crate::serve(listener, router).await?;
-        Ok(())
     })
 }
 
@@ -353,10 +347,17 @@ fn serve_index(dir: &Path, listen: &Listen) -> anyhow::Result<()> {
         bail!("{} registers no sub-index", dir.display());
     }
     tracing::info!("serving {} ({})", dir.display(), names.join(", "));
+    serve_kmindex(index, listen, |_| ())
+}
+
+/// Serves `index` with kmindex-server's API until ctrl-c; `announce` gets the base URL once
+/// the port is bound.
+fn serve_kmindex(index: Index, listen: &Listen, announce: impl FnOnce(&str)) -> anyhow::Result<()> {
     let router = crate::api::kmindex::router(Arc::new(index));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
+        announce(&format!("http://{}", listener.local_addr()?));
         crate::serve(listener, router).await?;
         Ok(())
     })

@@ -26,7 +26,7 @@ use super::matrix::Matrix;
 use super::registry::{Entry, Registry, kmindex_sha1};
 use super::repartition::Repartition;
 use super::result::insert_msb_first;
-use super::smer::{MAX_SMER_SIZE, MINIM_SIZES, SmerHasher};
+use super::smer::{MAX_SMER_SIZE, MINIM_SIZES, SmerHasher, SmerSlot};
 
 /// Version strings written in the registry and `build_infos.txt`: the kmindex and kmtricks
 /// releases whose format this writes.
@@ -332,7 +332,7 @@ fn for_each_smer(
     sample: &Sample,
     hasher: &SmerHasher<'_>,
     progress: &Progress,
-    mut visit: impl FnMut(u64, u64),
+    mut visit: impl FnMut(SmerSlot),
 ) -> Result<(), BuildError> {
     for path in &sample.files {
         let input_error = |line: Option<u64>, what: String| BuildError::Input {
@@ -362,7 +362,7 @@ fn for_each_smer(
             for run in
                 seq.split(|b| !matches!(b, b'A' | b'C' | b'G' | b'T' | b'a' | b'c' | b'g' | b't'))
             {
-                hasher.for_each(run, |slot| visit(u64::from(slot.partition), slot.hash));
+                hasher.for_each(run, &mut visit);
             }
         }
     }
@@ -386,7 +386,7 @@ fn largest_sample(
     let largest = AtomicU64::new(0);
     parallel(samples, options.threads, |_, sample| {
         let mut sketch = distinct::Sketch::new();
-        for_each_smer(sample, &hasher, &quiet, |_, hash| sketch.add(hash))?;
+        for_each_smer(sample, &hasher, &quiet, |slot| sketch.add(slot.hash))?;
         largest.fetch_max(sketch.estimate(), Ordering::Relaxed);
         Ok(())
     })?;
@@ -453,29 +453,30 @@ fn fill_columns(
     hash: &HashInfo,
     progress: &Progress,
 ) -> Result<Vec<Column>, BuildError> {
-    // Rows are taken per partition below, from the hashes.
+    let window = hash.window_bits;
     let hasher = SmerHasher::new(
         options.smer_size,
         options.minim_size,
-        1,
+        window,
         repartition.table(),
     );
+    // Partitions follow each other in a column.
+    let row_of = |slot: SmerSlot| u64::from(slot.partition) * window + slot.row;
     let bw = options.bw;
     let rows = hash.bloom_size;
-    let window = hash.window_bits;
     let columns: Vec<Mutex<Option<Column>>> = samples.iter().map(|_| Mutex::new(None)).collect();
     parallel(samples, options.threads, |index, sample| {
         let mut column = Column {
             bits: vec![0; (rows * bw as u64).div_ceil(64) as usize],
         };
         if bw == 1 && sample.min_count == 1 {
-            for_each_smer(sample, &hasher, progress, |p, h| {
-                column.set(p * window + h % window, 1, 1);
+            for_each_smer(sample, &hasher, progress, |slot| {
+                column.set(row_of(slot), 1, 1)
             })?;
         } else {
             let mut counts = vec![0u16; rows as usize];
-            for_each_smer(sample, &hasher, progress, |p, h| {
-                let count = &mut counts[(p * window + h % window) as usize];
+            for_each_smer(sample, &hasher, progress, |slot| {
+                let count = &mut counts[row_of(slot) as usize];
                 *count = count.saturating_add(1);
             })?;
             for (row, &count) in counts.iter().enumerate() {
