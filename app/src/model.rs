@@ -4,8 +4,11 @@
 //!   instance's input limits.
 //! - [`options`]: the option schemas a provider publishes, from which the browser renders widgets,
 //!   and the checking of the values a user sets.
-//! - [`results`]: what a provider answers for one query and one sample.
+//! - [`results`]: what a provider answers for one query and one sample, and the coverage derived
+//!   from it (formulas documented there).
+//! - [`session`]: a stored session: queries, databases, job state and joined results.
 
 pub mod options;
 pub mod query;
 pub mod results;
+pub mod session;

@@ -24,6 +24,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the databases of a configuration (without --config: the embedded demo).
+    Serve {
+        /// The configuration file (TOML, YAML or JSON).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        listen: Listen,
+    },
+    /// Check a configuration, or print one to start from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Make (or reuse) the demo survey and serve it.
     Demo {
         /// Where the demo's files go (default: the user's data folder, kmviz/demo).
@@ -38,6 +49,17 @@ enum Command {
     /// Work with kmindex indexes directly.
     #[command(subcommand)]
     Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Read FILE, open every database it names, and say what is wrong.
+    Check { file: PathBuf },
+    /// Print a configuration with every section.
+    Template {
+        #[arg(long, value_enum, default_value = "toml")]
+        format: crate::config::Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +181,19 @@ fn init_logging() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve {
+            config: Some(file),
+            listen,
+        } => serve_config(&file, &listen),
+        Command::Serve {
+            config: None,
+            listen,
+        } => demo(default_demo_dir(), crate::demo::DEFAULT_SEED, &listen),
+        Command::Config(ConfigCommand::Check { file }) => check_config(&file),
+        Command::Config(ConfigCommand::Template { format }) => {
+            print!("{}", crate::config::template(format));
+            Ok(())
+        }
         Command::Demo {
             data_dir,
             seed,
@@ -249,19 +284,89 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
         ),
         None => tracing::info!("reusing the demo survey in {}", data_dir.display()),
     }
-    let index = Index::open(&demo.index)?;
-    serve_kmindex(index, listen, |base| {
-        eprintln!("\nkmviz demo is up. Open {base}/kmindex/infos");
+    let index = Arc::new(Index::open(&demo.index)?);
+    let instance = crate::instance::Instance::demo(&demo, &data_dir);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let (api, _jobs) = instance.start().await?;
+        let router = api.merge(crate::api::kmindex::router(index));
+        let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        eprintln!("\nkmviz demo is up. Open {base}/api/info");
         eprintln!("Metadata: {}", demo.metadata.display());
         eprintln!("Example queries: {}", demo.queries.display());
         if let Some(example) = first_query(&demo.queries) {
             eprintln!(
-                "Query it: curl -s {base}/kmindex/query -d '{{\"index\":[\"{}\"],\"id\":\"{}\",\"z\":3,\"r\":0.2,\"seq\":[\"{}\"]}}'\n",
-                crate::demo::SUB_INDEX,
+                "Query it: curl -s {base}/api/query -H 'content-type: application/json' -d '{{\"fastx\":\">{}\\n{}\",\"databases\":[\"{}\"]}}'",
                 example.name,
-                example.seq
+                example.seq,
+                crate::demo::SUB_INDEX,
             );
+            eprintln!("then: curl -s {base}/api/sessions/<session>\n");
         }
+        crate::serve(listener, router).await?;
+        Ok(())
+    })
+}
+
+fn read_instance(file: &Path) -> anyhow::Result<crate::instance::Instance> {
+    let config = crate::config::Config::read(file)?;
+    for warning in config.warnings() {
+        tracing::warn!("{}: {warning}", file.display());
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    crate::instance::Instance::from_config(&config, base)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
+fn serve_config(file: &Path, listen: &Listen) -> anyhow::Result<()> {
+    let instance = read_instance(file)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let (router, _jobs) = instance.start().await?;
+        let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
+        eprintln!("kmviz is up: http://{}/api/info", listener.local_addr()?);
+        crate::serve(listener, router).await?;
+        Ok(())
+    })
+}
+
+fn check_config(file: &Path) -> anyhow::Result<()> {
+    let instance = read_instance(file)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let mut failed = 0;
+        for spec in instance.databases {
+            let name = spec.name.clone();
+            let timeout = std::time::Duration::from_secs(instance.engine.timeout.min(10));
+            match crate::engine::Database::open(spec, timeout).await {
+                Ok(database) => match database.provider.indexes().await {
+                    Ok(indexes) => println!(
+                        "{name}: ok ({} {}, metadata {} columns)",
+                        database.provider.kind(),
+                        indexes
+                            .iter()
+                            .map(|i| format!("{}: {} samples", i.name, i.samples))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        database.metadb.schema().fields().len()
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        println!("{name}: {e}");
+                    }
+                },
+                Err(e) => {
+                    failed += 1;
+                    println!("{e}");
+                }
+            }
+        }
+        if failed > 0 {
+            bail!("{}: {failed} database(s) cannot be used", file.display());
+        }
+        println!("{}: ok", file.display());
+        Ok(())
     })
 }
 

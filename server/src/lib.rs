@@ -1,13 +1,23 @@
-//! kmviz's server: the kmindex engine ([`kmindex`]), the HTTP API ([`api`]), the providers that
-//! answer queries ([`provider`]), the embedded [`demo`] and the command line ([`cli`]).
+//! kmviz's server: the kmindex engine ([`kmindex`]), the providers that answer queries
+//! ([`provider`]), the MetaDBs that hold sample metadata ([`metadb`]), the query [`engine`]
+//! (checking, running, joining), [`jobs`] and the [`session`] store, file exports ([`export`]),
+//! the [`config`]uration, the HTTP API ([`api`]), the [`instance`] that ties them, the embedded
+//! [`demo`] and the command line ([`cli`]).
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod demo;
+pub mod engine;
+pub mod export;
+pub mod instance;
+pub mod jobs;
 pub mod kmindex;
+pub mod metadb;
 pub mod provider;
+pub mod session;
 
 use std::net::SocketAddr;
 

@@ -1,32 +1,104 @@
-//! Providers: what answers a query for a database. For now, kmindex-server over HTTP
-//! ([`kmindex_server`]); every kmindex-backed provider publishes the same options.
+//! Providers: what answers a query for a database. [`Provider`] is the contract; [`kmindex`]
+//! queries a local index with the native engine, [`kmindex_server`] a kmindex-server over HTTP.
+//! Both publish kmviz's kmindex options ([`kmindex_options`]).
 
+pub mod kmindex;
 pub mod kmindex_server;
 
-use app::model::options::{OptionKind, OptionSpec};
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 
-/// The options of kmindex-backed providers (kmviz 0.8's, same names and defaults).
-pub fn kmindex_options() -> Vec<OptionSpec> {
+use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
+use app::model::query::Query;
+use app::model::results::QueryHits;
+use serde::Serialize;
+
+/// A boxed future, so that providers and MetaDBs can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a provider did not answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// One (sub-)index a provider searches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexInfo {
+    pub name: String,
+    /// The indexed s-mer size (queries are cut into k-mers of `smer_size + z`).
+    pub smer_size: usize,
+    pub abundance: bool,
+    pub samples: usize,
+}
+
+/// A source of answers to queries.
+pub trait Provider: Send + Sync + Debug {
+    /// The configuration's name for this kind of provider, e.g. `kmindex`.
+    fn kind(&self) -> &'static str;
+
+    /// The (sub-)indexes searched; an error when they cannot be read now (e.g. a server down).
+    fn indexes(&self) -> BoxFuture<'_, Result<Vec<IndexInfo>, ProviderError>>;
+
+    /// The options users may set, with the provider's defaults.
+    fn options(&self) -> Vec<OptionSpec>;
+
+    /// Answers `query` with `options` (already checked against [`Provider::options`]), one
+    /// [`QueryHits`] per (sub-)index.
+    fn query<'a>(
+        &'a self,
+        query: &'a Query,
+        options: &'a OptionValues,
+    ) -> BoxFuture<'a, Result<Vec<QueryHits>, ProviderError>>;
+}
+
+/// The option naming the sub-indexes to search.
+pub const INDEX_OPTION: &str = "index";
+
+/// The options of kmindex-backed providers: kmviz 0.8's `z` and `coverage` (same names and
+/// defaults), and which of the `sub_indexes` to search (all by default).
+pub fn kmindex_options(sub_indexes: &[String]) -> Vec<OptionSpec> {
     vec![
-        OptionSpec {
-            name: "z".into(),
-            help: "findere: index s-mers, query (s+z)-mers; higher z, fewer false positives".into(),
-            kind: OptionKind::Range {
+        OptionSpec::new(
+            "z",
+            "findere: index s-mers, query (s+z)-mers; higher z, fewer false positives",
+            OptionKind::Range {
                 min: 0.0,
                 max: 5.0,
                 step: 1.0,
                 default: 0.0,
             },
-        },
-        OptionSpec {
-            name: "coverage".into(),
-            help: "report samples holding at least this fraction of the query's k-mers".into(),
-            kind: OptionKind::Range {
+        ),
+        OptionSpec::new(
+            "coverage",
+            "report samples holding at least this fraction of the query's k-mers",
+            OptionKind::Range {
                 min: 0.0,
                 max: 1.0,
                 step: 0.05,
                 default: 0.1,
             },
-        },
+        ),
+        OptionSpec::new(
+            INDEX_OPTION,
+            "the sub-indexes to search",
+            OptionKind::MultiChoice {
+                choices: sub_indexes.to_vec(),
+                default: sub_indexes.to_vec(),
+            },
+        ),
     ]
+}
+
+/// `z`, `coverage` and the sub-indexes of resolved kmindex options.
+fn kmindex_settings(options: &OptionValues) -> (usize, f64, Vec<String>) {
+    let number = |name| match options.get(name) {
+        Some(OptionValue::Number(n)) => *n,
+        _ => 0.0,
+    };
+    let indexes = match options.get(INDEX_OPTION) {
+        Some(OptionValue::List(names)) => names.clone(),
+        _ => Vec::new(),
+    };
+    (number("z") as usize, number("coverage"), indexes)
 }

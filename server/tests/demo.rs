@@ -166,11 +166,18 @@ fn kmviz_demo_serves_the_survey() {
         .expect("the demo says where to open it");
     // Keep draining what the server logs.
     std::thread::spawn(move || stderr.for_each(drop));
-    let infos: serde_json::Value = reqwest::blocking_get(&url);
+    let info: serde_json::Value = reqwest::blocking_get(&url);
+    let base = url.strip_suffix("/api/info").unwrap();
+    let infos: serde_json::Value = reqwest::blocking_get(&format!("{base}/kmindex/infos"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(infos["index"][SUB_INDEX]["nb_samples"], 200);
     assert_eq!(infos["index"][SUB_INDEX]["bw"], 2);
+    let survey = &info["databases"][0];
+    assert_eq!(survey["name"], SUB_INDEX);
+    assert_eq!(survey["indexes"][0]["samples"], 200);
+    assert_eq!(survey["metadata"]["rows"], 200);
+    assert_eq!(survey["metadata"]["geodata"]["latitude"], "Lat");
 }
 
 mod reqwest {

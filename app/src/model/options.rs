@@ -16,12 +16,28 @@ pub struct OptionSpec {
     /// What values are allowed, and the default.
     #[serde(flatten)]
     pub kind: OptionKind,
+    /// The value this instance starts with, when its configuration sets one (else the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<OptionValue>,
+    /// Not shown to users: the value is fixed by the instance.
+    #[serde(default)]
+    pub hidden: bool,
+    /// Requests must set it (unless the instance sets its value).
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// The shape of an option's values; each maps to one widget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OptionKind {
+    /// A number in `[min, max]` on a grid of `step` from `min`, typed in a box.
+    Numeric {
+        min: f64,
+        max: f64,
+        step: f64,
+        default: f64,
+    },
     /// A number in `[min, max]` on a grid of `step` from `min` (a slider).
     Range {
         min: f64,
@@ -86,6 +102,8 @@ pub enum OptionError {
         step: f64,
         min: f64,
     },
+    #[error("option '{name}' is required")]
+    Missing { name: String },
     #[error("option '{name}' is '{value}'; choose one of {choices:?}")]
     NotAChoice {
         name: String,
@@ -95,15 +113,70 @@ pub enum OptionError {
 }
 
 impl OptionSpec {
+    /// A spec of `kind`, shown, not required, starting at its default.
+    pub fn new(name: &str, help: &str, kind: OptionKind) -> OptionSpec {
+        OptionSpec {
+            name: name.to_owned(),
+            help: help.to_owned(),
+            kind,
+            value: None,
+            hidden: false,
+            required: false,
+        }
+    }
+
+    /// The value used when a request does not set this option: the instance's, else the
+    /// default.
+    pub fn initial_value(&self) -> OptionValue {
+        self.value.clone().unwrap_or_else(|| self.default_value())
+    }
+
     /// The default value of this option.
     pub fn default_value(&self) -> OptionValue {
         match &self.kind {
-            OptionKind::Range { default, .. } => OptionValue::Number(*default),
+            OptionKind::Numeric { default, .. } | OptionKind::Range { default, .. } => {
+                OptionValue::Number(*default)
+            }
             OptionKind::Choice { default, .. } | OptionKind::Text { default, .. } => {
                 OptionValue::Text(default.clone())
             }
             OptionKind::MultiChoice { default, .. } => OptionValue::List(default.clone()),
             OptionKind::Toggle { default } => OptionValue::Bool(*default),
+        }
+    }
+
+    /// Reads a value of this option from form fields (`texts`: one per field of its name):
+    /// numbers parsed, lists from several fields or comma-separated, `true`/`false`.
+    pub fn parse_text(&self, texts: &[String]) -> Result<OptionValue, OptionError> {
+        let wrong = |expected| OptionError::WrongType {
+            name: self.name.clone(),
+            expected,
+        };
+        let single = || match texts {
+            [one] => Ok(one.trim()),
+            _ => Err(wrong("one value")),
+        };
+        match &self.kind {
+            OptionKind::Numeric { .. } | OptionKind::Range { .. } => single()?
+                .parse()
+                .map(OptionValue::Number)
+                .map_err(|_| wrong("a number")),
+            OptionKind::Choice { .. } | OptionKind::Text { .. } => {
+                Ok(OptionValue::Text(single()?.to_owned()))
+            }
+            OptionKind::MultiChoice { .. } => Ok(OptionValue::List(
+                texts
+                    .iter()
+                    .flat_map(|t| t.split(','))
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            )),
+            OptionKind::Toggle { .. } => match single()? {
+                "true" | "1" | "on" => Ok(OptionValue::Bool(true)),
+                "false" | "0" | "off" => Ok(OptionValue::Bool(false)),
+                _ => Err(wrong("true or false")),
+            },
         }
     }
 
@@ -116,7 +189,11 @@ impl OptionSpec {
             choices: choices.to_vec(),
         };
         match (&self.kind, value) {
-            (OptionKind::Range { min, max, step, .. }, OptionValue::Number(v)) => {
+            (
+                OptionKind::Numeric { min, max, step, .. }
+                | OptionKind::Range { min, max, step, .. },
+                OptionValue::Number(v),
+            ) => {
                 if !(min..=max).contains(&v) {
                     return Err(OptionError::OutOfRange {
                         name: name(),
@@ -154,7 +231,7 @@ impl OptionSpec {
             (kind, _) => Err(OptionError::WrongType {
                 name: name(),
                 expected: match kind {
-                    OptionKind::Range { .. } => "a number",
+                    OptionKind::Numeric { .. } | OptionKind::Range { .. } => "a number",
                     OptionKind::Choice { .. } | OptionKind::Text { .. } => "a string",
                     OptionKind::MultiChoice { .. } => "a list of strings",
                     OptionKind::Toggle { .. } => "true or false",
@@ -164,7 +241,7 @@ impl OptionSpec {
     }
 }
 
-/// Checks `given` against `specs` and fills in the defaults of options not given.
+/// Checks `given` against `specs` and fills in the initial values of options not given.
 pub fn resolve(specs: &[OptionSpec], given: &OptionValues) -> Result<OptionValues, OptionError> {
     if let Some(name) = given.keys().find(|n| !specs.iter().any(|s| &&s.name == n)) {
         let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
@@ -176,10 +253,15 @@ pub fn resolve(specs: &[OptionSpec], given: &OptionValues) -> Result<OptionValue
     specs
         .iter()
         .map(|spec| {
-            let value = given
-                .get(&spec.name)
-                .cloned()
-                .unwrap_or_else(|| spec.default_value());
+            let value = match given.get(&spec.name) {
+                Some(value) => value.clone(),
+                None if spec.required && spec.value.is_none() => {
+                    return Err(OptionError::Missing {
+                        name: spec.name.clone(),
+                    });
+                }
+                None => spec.initial_value(),
+            };
             spec.check(&value)?;
             Ok((spec.name.clone(), value))
         })
@@ -191,16 +273,16 @@ mod tests {
     use super::*;
 
     fn z() -> OptionSpec {
-        OptionSpec {
-            name: "z".into(),
-            help: "findere z".into(),
-            kind: OptionKind::Range {
+        OptionSpec::new(
+            "z",
+            "findere z",
+            OptionKind::Range {
                 min: 0.0,
                 max: 5.0,
                 step: 1.0,
                 default: 0.0,
             },
-        }
+        )
     }
 
     #[test]
@@ -230,7 +312,7 @@ mod tests {
         let json = serde_json::to_string(&z()).unwrap();
         assert_eq!(
             json,
-            r#"{"name":"z","help":"findere z","type":"range","min":0.0,"max":5.0,"step":1.0,"default":0.0}"#
+            r#"{"name":"z","help":"findere z","type":"range","min":0.0,"max":5.0,"step":1.0,"default":0.0,"hidden":false,"required":false}"#
         );
         assert_eq!(serde_json::from_str::<OptionSpec>(&json).unwrap(), z());
         let values: OptionValues = serde_json::from_str(r#"{"z": 2, "fmt": "a"}"#).unwrap();
@@ -240,14 +322,14 @@ mod tests {
 
     #[test]
     fn choices_refuse_other_values_and_other_types() {
-        let choice = OptionSpec {
-            name: "format".into(),
-            help: String::new(),
-            kind: OptionKind::Choice {
+        let choice = OptionSpec::new(
+            "format",
+            "",
+            OptionKind::Choice {
                 choices: vec!["a".into(), "b".into()],
                 default: "a".into(),
             },
-        };
+        );
         assert!(choice.check(&OptionValue::Text("b".into())).is_ok());
         assert!(matches!(
             choice.check(&OptionValue::Text("c".into())),
@@ -257,5 +339,28 @@ mod tests {
             choice.check(&OptionValue::Number(1.0)),
             Err(OptionError::WrongType { .. })
         ));
+    }
+
+    #[test]
+    fn instance_values_and_required_options() {
+        let mut spec = z();
+        spec.value = Some(OptionValue::Number(3.0));
+        let resolved = resolve(std::slice::from_ref(&spec), &OptionValues::new()).unwrap();
+        assert_eq!(resolved["z"], OptionValue::Number(3.0));
+        let mut text = OptionSpec::new(
+            "label",
+            "",
+            OptionKind::Text {
+                placeholder: String::new(),
+                default: String::new(),
+            },
+        );
+        text.required = true;
+        assert_eq!(
+            resolve(std::slice::from_ref(&text), &OptionValues::new())
+                .unwrap_err()
+                .to_string(),
+            "option 'label' is required"
+        );
     }
 }

@@ -58,7 +58,7 @@ impl Alphabet {
 
 /// What an instance accepts as input (kmviz 0.8's `[input]` section, same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InputLimits {
     /// Most queries in one submission.
     pub max_query: usize,

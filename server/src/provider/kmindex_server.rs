@@ -4,12 +4,15 @@
 //! say what the server refused.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use app::model::options::{OptionSpec, OptionValues};
 use app::model::query::Query;
 use app::model::results::{QueryHits, SampleHit};
 use serde::Deserialize;
 
+use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
 use crate::kmindex::registry::Entry;
 
 /// Why a call failed.
@@ -145,7 +148,10 @@ impl KmindexServer {
                     query.name
                 ))
             })?;
-            let smer_size = self.infos.get(&index).map_or(0, |e| e.smer_size);
+            let (smer_size, bw) = self
+                .infos
+                .get(&index)
+                .map_or((0, 1), |e| (e.smer_size, e.bw));
             let samples = samples
                 .into_iter()
                 .map(|(sample, a)| SampleHit {
@@ -156,10 +162,12 @@ impl KmindexServer {
                 })
                 .collect();
             hits.insert(
-                index,
+                index.clone(),
                 QueryHits {
                     query: query.name.clone(),
+                    index: index.clone(),
                     kmer_size: smer_size + z,
+                    abundance: bw > 1,
                     samples,
                 },
             );
@@ -220,6 +228,95 @@ impl KmindexServer {
             url: self.base.clone(),
             reason,
         }
+    }
+}
+
+/// The `kmindex-server` provider: connects on first use and again after failing, so that a
+/// server down at start-up or later only fails the queries sent to it meanwhile.
+#[derive(Debug)]
+pub struct RemoteKmindex {
+    url: String,
+    timeout: Duration,
+    server: RwLock<Option<Arc<KmindexServer>>>,
+}
+
+impl RemoteKmindex {
+    pub fn new(url: String, timeout: Duration) -> RemoteKmindex {
+        RemoteKmindex {
+            url,
+            timeout,
+            server: RwLock::new(None),
+        }
+    }
+
+    async fn connected(&self) -> Result<Arc<KmindexServer>, ProviderError> {
+        if let Some(server) = self.server.read().expect("not poisoned").clone() {
+            return Ok(server);
+        }
+        let server = Arc::new(
+            KmindexServer::connect(&self.url, self.timeout)
+                .await
+                .map_err(|e| ProviderError(e.to_string()))?,
+        );
+        *self.server.write().expect("not poisoned") = Some(Arc::clone(&server));
+        Ok(server)
+    }
+
+    fn forget_if_unreachable(&self, error: &ClientError) {
+        if matches!(error, ClientError::Unreachable { .. }) {
+            *self.server.write().expect("not poisoned") = None;
+        }
+    }
+}
+
+impl Provider for RemoteKmindex {
+    fn kind(&self) -> &'static str {
+        "kmindex-server"
+    }
+
+    fn indexes(&self) -> BoxFuture<'_, Result<Vec<IndexInfo>, ProviderError>> {
+        Box::pin(async move {
+            let server = self.connected().await?;
+            Ok(server
+                .infos()
+                .iter()
+                .map(|(name, entry)| IndexInfo {
+                    name: name.clone(),
+                    smer_size: entry.smer_size,
+                    abundance: entry.bw > 1,
+                    samples: entry.nb_samples,
+                })
+                .collect())
+        })
+    }
+
+    fn options(&self) -> Vec<OptionSpec> {
+        let names: Vec<String> = match &*self.server.read().expect("not poisoned") {
+            Some(server) => server.infos().keys().cloned().collect(),
+            None => Vec::new(),
+        };
+        kmindex_options(&names)
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a Query,
+        options: &'a OptionValues,
+    ) -> BoxFuture<'a, Result<Vec<QueryHits>, ProviderError>> {
+        Box::pin(async move {
+            let server = self.connected().await?;
+            let (z, coverage, mut names) = kmindex_settings(options);
+            if names.is_empty() {
+                names = server.infos().keys().cloned().collect();
+            }
+            match server.query(&names, query, z, coverage).await {
+                Ok(hits) => Ok(hits.into_values().collect()),
+                Err(error) => {
+                    self.forget_if_unreachable(&error);
+                    Err(ProviderError(error.to_string()))
+                }
+            }
+        })
     }
 }
 

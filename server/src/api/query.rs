@@ -1,0 +1,227 @@
+//! Submitting queries.
+//!
+//! - `POST /api/query`: a JSON body `{"fastx": "...", "databases": ["A", {"name": "B",
+//!   "options": {"z": 3}}]}`, or kmviz 0.8's multipart form (`database` fields, `<db>#<option>`
+//!   fields, a `fastx` file) → `202 {"session", "status"}`; the job runs in the background.
+//! - `POST /api/query/{db}`: kmviz 0.8's form with bare option names → the ZIP download once the
+//!   job is done.
+
+use std::collections::BTreeMap;
+
+use app::model::options::{OptionValue, OptionValues};
+use app::model::query::{InputLimits, parse_queries};
+use app::model::session::Status;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::engine::Engine;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/query", post(submit))
+        .route("/api/query/{db}", post(submit_for_zip))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonQuery {
+    /// FASTA/FASTQ text, or a bare sequence.
+    fastx: String,
+    databases: Vec<Chosen>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Chosen {
+    Name(String),
+    WithOptions {
+        name: String,
+        #[serde(default)]
+        options: OptionValues,
+    },
+}
+
+#[derive(Serialize)]
+struct Submitted {
+    session: String,
+    status: Status,
+}
+
+/// The fields of a multipart form: text fields by name, in order, and the `fastx` file.
+struct Form {
+    fields: Vec<(String, String)>,
+    fastx: Option<Vec<u8>>,
+}
+
+async fn read_form(mut multipart: Multipart) -> Result<Form, ApiError> {
+    let mut form = Form {
+        fields: Vec::new(),
+        fastx: None,
+    };
+    while let Some(field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "fastx" {
+            form.fastx = Some(field.bytes().await?.to_vec());
+        } else {
+            let text = field.text().await?;
+            form.fields.push((name, text));
+        }
+    }
+    Ok(form)
+}
+
+/// Option values of `database` from form fields `texts` (by option name), read by the option's
+/// kind.
+fn options_from_form(
+    engine: &Engine,
+    database: &str,
+    texts: BTreeMap<String, Vec<String>>,
+) -> Result<OptionValues, ApiError> {
+    let specs = engine.database(database)?.options();
+    texts
+        .into_iter()
+        .map(|(name, values)| {
+            let spec = specs.iter().find(|s| s.name == name).ok_or_else(|| {
+                let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+                ApiError::bad_request(format!(
+                    "database '{database}': unknown option '{name}'; known options: {}",
+                    known.join(", ")
+                ))
+            })?;
+            let value: OptionValue = spec
+                .parse_text(&values)
+                .map_err(|e| ApiError::bad_request(format!("database '{database}': {e}")))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// Reads the queries of a request, within `limits`.
+fn queries(fastx: &[u8], limits: &InputLimits) -> Result<Vec<app::model::query::Query>, ApiError> {
+    parse_queries(fastx, limits).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let engine = state.jobs.engine();
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (queries, chosen) = if is_form {
+        let form = read_form(
+            Multipart::from_request(request, &())
+                .await
+                .map_err(|e| ApiError::bad_request(e.body_text()))?,
+        )
+        .await?;
+        let fastx = form
+            .fastx
+            .ok_or_else(|| ApiError::bad_request("the form has no 'fastx' file"))?;
+        let names: Vec<String> = form
+            .fields
+            .iter()
+            .filter(|(k, _)| k == "database")
+            .map(|(_, v)| v.clone())
+            .collect();
+        let mut texts: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for (key, value) in &form.fields {
+            if key == "database" {
+                continue;
+            }
+            let (database, option) = key.split_once('#').ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown field '{key}'; option fields are named <database>#<option>"
+                ))
+            })?;
+            if !names.iter().any(|n| n == database) {
+                return Err(ApiError::bad_request(format!(
+                    "field '{key}' sets an option of database '{database}', which is not chosen"
+                )));
+            }
+            texts
+                .entry(database.to_owned())
+                .or_default()
+                .entry(option.to_owned())
+                .or_default()
+                .push(value.clone());
+        }
+        let mut chosen = Vec::new();
+        for name in names {
+            engine.database(&name)?;
+            let options =
+                options_from_form(engine, &name, texts.remove(&name).unwrap_or_default())?;
+            chosen.push((name, options));
+        }
+        (queries(&fastx, &state.settings.api_limits)?, chosen)
+    } else {
+        let Json(body) = Json::<JsonQuery>::from_request(request, &()).await?;
+        let chosen = body
+            .databases
+            .into_iter()
+            .map(|c| match c {
+                Chosen::Name(name) => (name, OptionValues::new()),
+                Chosen::WithOptions { name, options } => (name, options),
+            })
+            .collect();
+        (
+            queries(body.fastx.as_bytes(), &state.settings.input)?,
+            chosen,
+        )
+    };
+    let runs = engine.check(chosen)?;
+    let session = state.jobs.submit(queries, runs).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/sessions/{}", session.id))],
+        Json(Submitted {
+            session: session.id,
+            status: session.status,
+        }),
+    )
+        .into_response())
+}
+
+async fn submit_for_zip(
+    State(state): State<AppState>,
+    Path(db): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let engine = state.jobs.engine();
+    engine.database(&db)?;
+    let form = read_form(multipart.map_err(|e| ApiError::bad_request(e.body_text()))?).await?;
+    let fastx = form
+        .fastx
+        .ok_or_else(|| ApiError::bad_request("the form has no 'fastx' file"))?;
+    let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in form.fields {
+        texts.entry(key).or_default().push(value);
+    }
+    let options = options_from_form(engine, &db, texts)?;
+    let queries = queries(&fastx, &state.settings.api_limits)?;
+    let runs = engine.check(vec![(db, options)])?;
+    let session = state.jobs.submit(queries, runs).await?;
+    let session = state
+        .jobs
+        .finished(&session.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the session vanished"))?;
+    let zip = crate::export::zip(&session).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"kmviz-{}.zip\"", session.id),
+            ),
+        ],
+        zip,
+    )
+        .into_response())
+}

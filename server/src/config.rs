@@ -1,0 +1,731 @@
+//! The instance's configuration: TOML, YAML or JSON (by extension), in kmviz 0.8's shape.
+//!
+//! Every section kmviz 0.8 knows is accepted; those this server has no use for (`cache`,
+//! `html`, `notif`, `plugins`, `assets`, `preset`) are reported by [`Config::warnings`]. Any
+//! other key is an error naming the key and where it is. Provider and MetaDB `params` are
+//! checked against their `type`. Relative paths are relative to the configuration file's folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use app::model::options::OptionValue;
+use app::model::query::InputLimits;
+use app::model::session::Geodata;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A configuration that cannot be used, with the file and the place in it.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+/// The configuration file, as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub databases: BTreeMap<String, DatabaseConfig>,
+    #[serde(default)]
+    pub input: InputLimits,
+    #[serde(default, alias = "defaults")]
+    pub default: Preselection,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub sessions: SessionsConfig,
+    #[serde(default)]
+    pub ui: UiConfig,
+    // kmviz 0.8 sections accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notif: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Json>,
+}
+
+/// One database as written: a provider (`type`, `params`, option `defaults`, figure
+/// `presets`) and its `metadata`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub params: Json,
+    /// Per option: `{value, hide}` or a bare value.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presets: Option<PathBuf>,
+    pub metadata: MetadataConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub params: Json,
+}
+
+/// The databases selected when the app opens (kmviz 0.8's `default`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preselection {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub database: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
+    #[serde(default)]
+    pub hide: bool,
+}
+
+/// kmviz 0.8's `api` section; `limits` apply to requests in kmviz 0.8's API form.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub enabled: bool,
+    pub with_query: bool,
+    pub with_download: bool,
+    pub readme_template: Option<String>,
+    pub route: String,
+    pub query_route: String,
+    pub download_route: String,
+    pub limits: Option<InputLimits>,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_size: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            with_query: true,
+            with_download: true,
+            readme_template: None,
+            route: "/api".into(),
+            query_route: "/query".into(),
+            download_route: "/download".into(),
+            limits: None,
+            max_body_size: 64 << 20,
+        }
+    }
+}
+
+/// HTTP basic credentials: `user = "password"` pairs (kmviz 0.8's keyring form, a list of
+/// user names, is refused when checked).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Auth {
+    Users(BTreeMap<String, String>),
+    Keyring(Vec<String>),
+}
+
+/// How queries run.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// (query, database) pairs running at once, over all sessions.
+    pub concurrency: usize,
+    /// Seconds one (query, database) pair may take.
+    pub timeout: u64,
+    /// Hits kept per (query, database); the rest are counted as not shown.
+    pub max_results: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            concurrency: 8,
+            timeout: 120,
+            max_results: 10_000,
+        }
+    }
+}
+
+/// Where sessions are kept, and for how long.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// Folder of the session store (default: `$XDG_DATA_HOME/kmviz` or
+    /// `~/.local/share/kmviz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Days a session is kept after it was created.
+    pub retention_days: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            data_dir: None,
+            retention_days: 30,
+        }
+    }
+}
+
+/// kmviz 0.8's `ui` section: which tabs the app shows, and its other keys (kept for the app).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    pub with_map_tab: bool,
+    pub with_help_tab: bool,
+    pub with_plot_tab: bool,
+    pub with_sequence_tab: bool,
+    pub with_index_tab: bool,
+    pub default_tab: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crs: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui_notif_msg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress_requests: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_filter_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_filter_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plot_filter_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plot_types: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_height: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_tooltips: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_tooltips_delay: Option<(u64, u64)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_tooltips_browser: Option<bool>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            with_map_tab: true,
+            with_help_tab: true,
+            with_plot_tab: true,
+            with_sequence_tab: true,
+            with_index_tab: true,
+            default_tab: String::new(),
+            crs: None,
+            ui_notif_msg: None,
+            compress_requests: None,
+            table_filter_message: None,
+            map_filter_message: None,
+            plot_filter_message: None,
+            plot_types: None,
+            table_height: None,
+            table_tooltips: None,
+            table_tooltips_delay: None,
+            table_tooltips_browser: None,
+        }
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+/// A provider, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderSpec {
+    /// A kmindex index folder on this machine.
+    Kmindex { index_path: PathBuf },
+    /// A kmindex-server, `http://host:port`.
+    KmindexServer { url: String },
+}
+
+/// A MetaDB, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaDbSpec {
+    Tsv {
+        path: PathBuf,
+        idx: String,
+        separator: Option<u8>,
+    },
+    Sqlite {
+        path: PathBuf,
+        table: String,
+        idx: String,
+    },
+    Mysql {
+        connection: crate::metadb::mysql::Connection,
+        table: String,
+        idx: String,
+    },
+    Parquet {
+        files: Vec<PathBuf>,
+        idx: String,
+    },
+}
+
+/// How an option starts for a database: its value and whether users see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionDefault {
+    pub value: Option<OptionValue>,
+    pub hide: bool,
+}
+
+/// One database, checked.
+#[derive(Debug, Clone)]
+pub struct DatabaseSpec {
+    pub name: String,
+    pub provider: ProviderSpec,
+    pub metadb: MetaDbSpec,
+    pub geodata: Option<Geodata>,
+    pub defaults: BTreeMap<String, OptionDefault>,
+    /// The figure presets file's content.
+    pub presets: Option<Json>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KmindexParams {
+    index_path: PathBuf,
+    #[serde(default)]
+    executable: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerParams {
+    url: String,
+    #[serde(default)]
+    port: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeoParams {
+    latitude: String,
+    longitude: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TsvParams {
+    path: PathBuf,
+    idx: String,
+    #[serde(default)]
+    sep: Option<String>,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqliteParams {
+    path: PathBuf,
+    table: String,
+    idx: String,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MysqlParams {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    user: String,
+    password: String,
+    database: String,
+    table: String,
+    idx: String,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParquetParams {
+    #[serde(deserialize_with = "one_or_many")]
+    files: Vec<String>,
+    idx: String,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullDefault {
+    #[serde(default)]
+    value: Option<OptionValue>,
+    #[serde(default)]
+    hide: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // checked, passed on as written
+struct Presets {
+    #[serde(default)]
+    priority: bool,
+    #[serde(default)]
+    map: BTreeMap<String, Json>,
+    #[serde(default)]
+    plot: BTreeMap<String, Json>,
+    #[serde(default)]
+    defaults: Option<BTreeMap<String, String>>,
+}
+
+/// The formats a configuration may be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Toml,
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// The format of `path`, by its extension.
+    pub fn of(path: &Path) -> Result<Format, String> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Ok(Format::Toml),
+            Some("yaml" | "yml") => Ok(Format::Yaml),
+            Some("json") => Ok(Format::Json),
+            _ => Err("the file name must end in .toml, .yaml, .yml or .json".into()),
+        }
+    }
+}
+
+/// Parses `text` in `format` into `T`; errors name the key's path and, when the parser knows
+/// it, the line.
+pub fn parse<T: DeserializeOwned>(text: &str, format: Format) -> Result<T, String> {
+    fn located<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> String {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner.trim_end();
+        if path == "." {
+            inner.to_owned()
+        } else {
+            format!("{path}: {inner}")
+        }
+    }
+    match format {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(located)
+        }
+        Format::Toml => {
+            let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+            serde_path_to_error::deserialize(de).map_err(located)
+        }
+        Format::Yaml => {
+            let de = serde_yaml_ng::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de).map_err(located)
+        }
+    }
+}
+
+/// Reads `part` (a value found at `place`) as `T`.
+fn part<T: DeserializeOwned>(value: &Json, place: &str) -> Result<T, String> {
+    let value = if value.is_null() {
+        Json::Object(Default::default())
+    } else {
+        value.clone()
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let where_ = if path == "." {
+            place.to_owned()
+        } else {
+            format!("{place}.{path}")
+        };
+        format!("{where_}: {}", e.into_inner())
+    })
+}
+
+impl Config {
+    /// Reads and parses the file at `path` (not opening anything it names).
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let fail = |message: String| ConfigError {
+            file: path.display().to_string(),
+            message,
+        };
+        let format = Format::of(path).map_err(fail)?;
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        parse(&text, format).map_err(fail)
+    }
+
+    /// What the configuration sets that this server ignores.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings: Vec<String> = [
+            ("cache", self.cache.is_some()),
+            ("html", self.html.is_some()),
+            ("notif", self.notif.is_some()),
+            ("plugins", self.plugins.is_some()),
+            ("assets", self.assets.is_some()),
+            ("preset", self.preset.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(key, _)| format!("'{key}' (a kmviz 0.8 setting) is ignored by this server"))
+        .collect();
+        for (name, db) in &self.databases {
+            if db.kind == "kmindex-cli" && db.params.get("executable").is_some_and(|e| !e.is_null())
+            {
+                warnings.push(format!(
+                    "databases.{name}.params.executable is ignored: kmviz reads kmindex \
+                     indexes itself"
+                ));
+            }
+        }
+        warnings
+    }
+
+    /// Checks every database's provider, MetaDB, defaults and presets, resolving paths against
+    /// `base` (the configuration's folder).
+    pub fn databases(&self, base: &Path) -> Result<Vec<DatabaseSpec>, String> {
+        if let Some(Auth::Keyring(_)) = &self.auth {
+            return Err(
+                "auth: keyring user names are not supported; give `user = \"password\"` \
+                        pairs"
+                    .into(),
+            );
+        }
+        for name in &self.default.database {
+            if !self.databases.contains_key(name) {
+                return Err(format!(
+                    "default.database: no database '{name}' (known: {})",
+                    self.known()
+                ));
+            }
+        }
+        if self.engine.concurrency == 0 {
+            return Err("engine.concurrency: must be at least 1".into());
+        }
+        self.databases
+            .iter()
+            .map(|(name, db)| database(name, db, base))
+            .collect()
+    }
+
+    fn known(&self) -> String {
+        self.databases
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn database(name: &str, db: &DatabaseConfig, base: &Path) -> Result<DatabaseSpec, String> {
+    let place = format!("databases.{name}");
+    let resolve = |p: &Path| base.join(p);
+    let provider = match db.kind.as_str() {
+        "kmindex" | "kmindex-cli" => {
+            let p: KmindexParams = part(&db.params, &format!("{place}.params"))?;
+            let _ignored = p.executable;
+            ProviderSpec::Kmindex {
+                index_path: resolve(&p.index_path),
+            }
+        }
+        "kmindex-server" => {
+            let p: ServerParams = part(&db.params, &format!("{place}.params"))?;
+            let url = if p.url.contains("://") {
+                p.url
+            } else {
+                format!("http://{}", p.url)
+            };
+            let url = match p.port {
+                Some(port) => format!("{}:{port}", url.trim_end_matches('/')),
+                None => url,
+            };
+            ProviderSpec::KmindexServer { url }
+        }
+        other => {
+            return Err(format!(
+                "{place}.type: unknown provider type '{other}'; known: kmindex, kmindex-cli, \
+                 kmindex-server"
+            ));
+        }
+    };
+    let meta_place = format!("{place}.metadata.params");
+    let geo = |g: Option<GeoParams>| {
+        g.map(|g| Geodata {
+            latitude: g.latitude,
+            longitude: g.longitude,
+        })
+    };
+    let (metadb, geodata) = match db.metadata.kind.as_str() {
+        "tsv" | "csv" => {
+            let p: TsvParams = part(&db.metadata.params, &meta_place)?;
+            let separator = match p.sep.as_deref() {
+                None => None,
+                Some("\\t") => Some(b'\t'),
+                Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
+                Some(s) => {
+                    return Err(format!("{meta_place}.sep: '{s}' is not one character"));
+                }
+            };
+            let separator = separator.or((db.metadata.kind == "csv").then_some(b','));
+            (
+                MetaDbSpec::Tsv {
+                    path: resolve(&p.path),
+                    idx: p.idx,
+                    separator,
+                },
+                geo(p.geodata),
+            )
+        }
+        "sqlite" => {
+            let p: SqliteParams = part(&db.metadata.params, &meta_place)?;
+            (
+                MetaDbSpec::Sqlite {
+                    path: resolve(&p.path),
+                    table: p.table,
+                    idx: p.idx,
+                },
+                geo(p.geodata),
+            )
+        }
+        "mysql" | "mariadb" => {
+            let p: MysqlParams = part(&db.metadata.params, &meta_place)?;
+            (
+                MetaDbSpec::Mysql {
+                    connection: crate::metadb::mysql::Connection {
+                        host: p.host,
+                        port: p.port.unwrap_or(3306),
+                        user: p.user,
+                        password: p.password,
+                        database: p.database,
+                    },
+                    table: p.table,
+                    idx: p.idx,
+                },
+                geo(p.geodata),
+            )
+        }
+        "parquet" => {
+            let p: ParquetParams = part(&db.metadata.params, &meta_place)?;
+            (
+                MetaDbSpec::Parquet {
+                    files: p.files.iter().map(|f| resolve(Path::new(f))).collect(),
+                    idx: p.idx,
+                },
+                geo(p.geodata),
+            )
+        }
+        other => {
+            return Err(format!(
+                "{place}.metadata.type: unknown MetaDB type '{other}'; known: tsv, csv, sqlite, \
+                 mysql, parquet"
+            ));
+        }
+    };
+    let defaults = db
+        .defaults
+        .iter()
+        .map(|(option, value)| {
+            let at = format!("{place}.defaults.{option}");
+            let default = if value.is_object() {
+                let full: FullDefault = part(value, &at)?;
+                OptionDefault {
+                    value: full.value,
+                    hide: full.hide,
+                }
+            } else {
+                OptionDefault {
+                    value: Some(part(value, &at)?),
+                    hide: false,
+                }
+            };
+            Ok((option.clone(), default))
+        })
+        .collect::<Result<_, String>>()?;
+    let presets = match &db.presets {
+        None => None,
+        Some(path) => {
+            let path = resolve(path);
+            let at = format!("{place}.presets ({})", path.display());
+            let format = Format::of(&path).map_err(|e| format!("{at}: {e}"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{at}: {e}"))?;
+            let presets: Json = parse(&text, format).map_err(|e| format!("{at}: {e}"))?;
+            let _checked: Presets = part(&presets, &at)?;
+            Some(presets)
+        }
+    };
+    Ok(DatabaseSpec {
+        name: name.to_owned(),
+        provider,
+        metadb,
+        geodata,
+        defaults,
+        presets,
+    })
+}
+
+/// A configuration to start from, in `format`: every section, commented in TOML.
+pub fn template(format: Format) -> String {
+    const TOML: &str = include_str!("config/template.toml");
+    match format {
+        Format::Toml => TOML.to_owned(),
+        Format::Yaml | Format::Json => {
+            let config: Config = parse(TOML, Format::Toml).expect("the template parses");
+            if format == Format::Json {
+                serde_json::to_string_pretty(&config).expect("serialisable") + "\n"
+            } else {
+                serde_yaml_ng::to_string(&config).expect("serialisable")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_in_every_format() {
+        for format in [Format::Toml, Format::Yaml, Format::Json] {
+            let config: Config = parse(&template(format), format).unwrap();
+            assert!(config.databases.contains_key("Ocean"), "{format:?}");
+            config.databases(Path::new("/srv")).unwrap();
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_place() {
+        let text = "[databases.A]\ntype = \"kmindex\"\n[databases.A.params]\nindex_path = \"i\"\n\
+                    [databases.A.metadata]\ntype = \"tsv\"\n[databases.A.metadata.params]\n\
+                    path = \"m.tsv\"\nidx = \"ID\"\ncolour = \"red\"\n";
+        let config: Config = parse(text, Format::Toml).unwrap();
+        let error = config.databases(Path::new(".")).unwrap_err();
+        assert!(
+            error.starts_with("databases.A.metadata.params: unknown field `colour`"),
+            "{error}"
+        );
+        let error = parse::<Config>("databases: {}\ninptu: {}\n", Format::Yaml).unwrap_err();
+        assert!(error.contains("unknown field `inptu`"), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+        let error = parse::<Config>("[input]\nmax_qeury = 3\n", Format::Toml).unwrap_err();
+        assert!(error.starts_with("input: "), "{error}");
+        assert!(error.contains("max_qeury"), "{error}");
+    }
+}

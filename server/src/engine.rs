@@ -1,0 +1,282 @@
+//! The query engine: the instance's databases (a provider paired with a MetaDB), the checking
+//! of a request against them, and the running of one (query, database) pair: provider answer,
+//! coverage, join with metadata, ranking and cap ([`join`]).
+
+pub mod join;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::options::{OptionSpec, OptionValues, resolve};
+use app::model::query::Query;
+use app::model::session::{DatabaseRun, PairResult};
+use serde_json::Value as Json;
+
+use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, ProviderSpec};
+use crate::kmindex::index::Index;
+use crate::metadb::{self, MetaDb};
+use crate::provider::Provider;
+use crate::provider::kmindex::LocalKmindex;
+use crate::provider::kmindex_server::RemoteKmindex;
+
+/// A provider paired with a MetaDB, under a name.
+#[derive(Debug)]
+pub struct Database {
+    pub name: String,
+    pub provider: Arc<dyn Provider>,
+    pub metadb: Arc<dyn MetaDb>,
+    pub defaults: BTreeMap<String, OptionDefault>,
+    pub presets: Option<Json>,
+}
+
+impl Database {
+    /// Opens the provider and the MetaDB `spec` names. A kmindex-server that does not answer
+    /// yet is not an error: its queries fail until it does.
+    pub async fn open(spec: DatabaseSpec, timeout: Duration) -> Result<Database, String> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            format!("database '{}': {what}: {e}", spec.name)
+        };
+        let provider: Arc<dyn Provider> = match &spec.provider {
+            ProviderSpec::Kmindex { index_path } => {
+                let path = index_path.clone();
+                let index = tokio::task::spawn_blocking(move || Index::open(&path))
+                    .await
+                    .map_err(|e| fail("index", &e))?
+                    .map_err(|e| fail("index", &e))?;
+                Arc::new(LocalKmindex::new(Arc::new(index)))
+            }
+            ProviderSpec::KmindexServer { url } => {
+                let remote = RemoteKmindex::new(url.clone(), timeout);
+                if let Err(e) = remote.indexes().await {
+                    tracing::warn!("database '{}': {e}; will retry on use", spec.name);
+                }
+                Arc::new(remote)
+            }
+        };
+        let geodata = spec.geodata.clone();
+        let metadb: Arc<dyn MetaDb> = match spec.metadb.clone() {
+            MetaDbSpec::Tsv {
+                path,
+                idx,
+                separator,
+            } => Arc::new(
+                blocking(move || metadb::tsv::open(&path, &idx, separator, geodata))
+                    .await
+                    .map_err(|e| fail("metadata", &e))?,
+            ),
+            MetaDbSpec::Parquet { files, idx } => Arc::new(
+                blocking(move || metadb::parquet::open(&files, &idx, geodata))
+                    .await
+                    .map_err(|e| fail("metadata", &e))?,
+            ),
+            MetaDbSpec::Sqlite { path, table, idx } => Arc::new(
+                blocking(move || metadb::sqlite::SqliteMetaDb::open(&path, &table, &idx, geodata))
+                    .await
+                    .map_err(|e| fail("metadata", &e))?,
+            ),
+            MetaDbSpec::Mysql {
+                connection,
+                table,
+                idx,
+            } => Arc::new(
+                metadb::mysql::MysqlMetaDb::open(&connection, &table, &idx, geodata)
+                    .await
+                    .map_err(|e| fail("metadata", &e))?,
+            ),
+        };
+        let database = Database {
+            name: spec.name,
+            provider,
+            metadb,
+            defaults: spec.defaults,
+            presets: spec.presets,
+        };
+        database.check_defaults()?;
+        Ok(database)
+    }
+
+    /// The provider's options with this database's configured values and visibility.
+    pub fn options(&self) -> Vec<OptionSpec> {
+        let mut specs = self.provider.options();
+        for spec in &mut specs {
+            if let Some(default) = self.defaults.get(&spec.name) {
+                spec.hidden = default.hide;
+                if default.value.is_some() {
+                    spec.value.clone_from(&default.value);
+                }
+            }
+        }
+        specs
+    }
+
+    fn check_defaults(&self) -> Result<(), String> {
+        let specs = self.options();
+        for (name, default) in &self.defaults {
+            let spec = specs.iter().find(|s| &s.name == name).ok_or_else(|| {
+                let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+                format!(
+                    "databases.{}.defaults.{name}: unknown option; known options: {}",
+                    self.name,
+                    known.join(", ")
+                )
+            })?;
+            if let Some(value) = &default.value {
+                spec.check(value)
+                    .map_err(|e| format!("databases.{}.defaults: {e}", self.name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, metadb::MetaDbError> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Why a request was refused before running.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    #[error("no database chosen")]
+    NoDatabase,
+    #[error("unknown database '{name}'; known: {known}")]
+    UnknownDatabase { name: String, known: String },
+    #[error("database '{name}' is chosen twice")]
+    Repeated { name: String },
+    #[error("database '{database}': {reason}")]
+    Option { database: String, reason: String },
+}
+
+/// The instance's databases and how pairs run.
+#[derive(Debug)]
+pub struct Engine {
+    databases: BTreeMap<String, Arc<Database>>,
+    settings: EngineConfig,
+}
+
+impl Engine {
+    pub fn new(databases: Vec<Database>, settings: EngineConfig) -> Engine {
+        Engine {
+            databases: databases
+                .into_iter()
+                .map(|d| (d.name.clone(), Arc::new(d)))
+                .collect(),
+            settings,
+        }
+    }
+
+    /// Opens every database of `specs`, all at once.
+    pub async fn open(specs: Vec<DatabaseSpec>, settings: EngineConfig) -> Result<Engine, String> {
+        let timeout = Duration::from_secs(settings.timeout);
+        let opened = futures_util::future::join_all(
+            specs.into_iter().map(|spec| Database::open(spec, timeout)),
+        )
+        .await;
+        Ok(Engine::new(
+            opened.into_iter().collect::<Result<_, _>>()?,
+            settings,
+        ))
+    }
+
+    pub fn databases(&self) -> impl Iterator<Item = &Arc<Database>> {
+        self.databases.values()
+    }
+
+    pub fn database(&self, name: &str) -> Result<&Arc<Database>, RequestError> {
+        self.databases
+            .get(name)
+            .ok_or_else(|| RequestError::UnknownDatabase {
+                name: name.to_owned(),
+                known: self
+                    .databases
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    pub fn settings(&self) -> &EngineConfig {
+        &self.settings
+    }
+
+    /// Checks the chosen databases and their option values, filling in the others.
+    pub fn check(
+        &self,
+        chosen: Vec<(String, OptionValues)>,
+    ) -> Result<Vec<DatabaseRun>, RequestError> {
+        if chosen.is_empty() {
+            return Err(RequestError::NoDatabase);
+        }
+        let mut runs: Vec<DatabaseRun> = Vec::with_capacity(chosen.len());
+        for (name, given) in chosen {
+            if runs.iter().any(|r| r.name == name) {
+                return Err(RequestError::Repeated { name });
+            }
+            let database = self.database(&name)?;
+            let options =
+                resolve(&database.options(), &given).map_err(|e| RequestError::Option {
+                    database: name.clone(),
+                    reason: e.to_string(),
+                })?;
+            runs.push(DatabaseRun { name, options });
+        }
+        Ok(runs)
+    }
+
+    /// Runs `query` against `run`'s database, within the configured time.
+    pub async fn run(&self, query: &Query, run: &DatabaseRun) -> Result<PairResult, String> {
+        let database = self.database(&run.name).map_err(|e| e.to_string())?;
+        let limit = Duration::from_secs(self.settings.timeout);
+        match tokio::time::timeout(limit, self.run_unbounded(query, database, &run.options)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {} s", self.settings.timeout)),
+        }
+    }
+
+    async fn run_unbounded(
+        &self,
+        query: &Query,
+        database: &Database,
+        options: &OptionValues,
+    ) -> Result<PairResult, String> {
+        let answers = database
+            .provider
+            .query(query, options)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut ids: Vec<String> = answers
+            .iter()
+            .flat_map(|a| a.samples.iter().map(|s| s.sample.clone()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let metadata = database
+            .metadb
+            .fetch(&ids)
+            .await
+            .map_err(|e| format!("metadata: {e}"))?;
+        Ok(join::join(
+            query.seq.len(),
+            answers,
+            &metadata,
+            database.metadb.geodata().cloned(),
+            self.settings.max_results,
+        ))
+    }
+}
+
+/// The data folder when none is configured: `$XDG_DATA_HOME/kmviz` or `~/.local/share/kmviz`.
+pub fn default_data_dir() -> std::path::PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+        .unwrap_or_else(|| ".".into())
+        .join("kmviz")
+}

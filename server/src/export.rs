@@ -1,0 +1,286 @@
+//! A session in files: one TSV per (query, database), the ZIP download (TSVs, `session.json`,
+//! a README), and an Arrow IPC stream of every hit.
+
+use std::collections::HashSet;
+use std::io::{Cursor, Write};
+use std::sync::Arc;
+
+use app::model::session::{ColumnKind, Hit, PairResult, PairState, Session, Value};
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+
+/// The TSV of one pair: `index`, `ID`, `has_metadata`, the coverage columns, then metadata.
+pub fn tsv(result: &PairResult) -> String {
+    let abundance = result.indexes.iter().any(|i| i.abundance);
+    let mut header = vec!["index", "ID", "has_metadata", "CovXK", "CovXB"];
+    if abundance {
+        header.extend(["CovYK", "CovYB"]);
+    }
+    header.extend(result.columns.iter().map(|c| c.name.as_str()));
+    let mut out = header.join("\t");
+    out.push('\n');
+    for hit in &result.hits {
+        let c = &hit.coverage;
+        let mut cells = vec![
+            clean(&hit.index),
+            clean(&hit.id),
+            hit.has_metadata.to_string(),
+            c.cov_xk.to_string(),
+            c.cov_xb.to_string(),
+        ];
+        if abundance {
+            let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+            cells.extend([optional(c.cov_yk), optional(c.cov_yb)]);
+        }
+        cells.extend(hit.metadata.iter().map(|v| match v {
+            Value::Null => String::new(),
+            Value::Boolean(b) => b.to_string(),
+            Value::Integer(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Text(t) => clean(t),
+        }));
+        out.push_str(&cells.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Tabs and line breaks would break the TSV's rows.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+/// A file name from `text`: letters, digits, `.`, `-` and `_` kept, the rest `_`.
+fn file_name_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The ZIP download of `session`.
+pub fn zip(session: &Session) -> Result<Vec<u8>, String> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut names = HashSet::new();
+    let mut listing = String::new();
+    for pair in &session.pairs {
+        let stem = format!(
+            "{}__{}",
+            file_name_part(&pair.query),
+            file_name_part(&pair.database)
+        );
+        let mut name = format!("{stem}.tsv");
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            name = format!("{stem}-{n}.tsv");
+            n += 1;
+        }
+        match (&pair.state, &pair.result) {
+            (PairState::Done, Some(result)) => {
+                writer
+                    .start_file(name.as_str(), options)
+                    .map_err(|e| e.to_string())?;
+                writer
+                    .write_all(tsv(result).as_bytes())
+                    .map_err(|e| e.to_string())?;
+                let hidden = if result.not_shown > 0 {
+                    format!(" ({} more not shown)", result.not_shown)
+                } else {
+                    String::new()
+                };
+                listing.push_str(&format!(
+                    "- `{name}`: query `{}` in database `{}`: {} samples{hidden}\n",
+                    pair.query,
+                    pair.database,
+                    result.hits.len()
+                ));
+            }
+            (state, _) => listing.push_str(&format!(
+                "- query `{}` in database `{}`: no file ({state:?}{})\n",
+                pair.query,
+                pair.database,
+                pair.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+    writer
+        .start_file("session.json", options)
+        .map_err(|e| e.to_string())?;
+    serde_json::to_writer(&mut writer, session).map_err(|e| e.to_string())?;
+    writer
+        .start_file("README.md", options)
+        .map_err(|e| e.to_string())?;
+    writer
+        .write_all(readme(session, &listing).as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(writer.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
+fn readme(session: &Session, listing: &str) -> String {
+    format!(
+        "# kmviz session {id}\n\n\
+         One tab-separated file per (query, database): the samples found, best first, with\n\
+         `index` (the sub-index), `ID`, `has_metadata` (false: the sample has no metadata row),\n\
+         `CovXK` (fraction of the query's k-mers found), `CovXB` (fraction of its bases covered\n\
+         by a found k-mer), for abundance indexes `CovYK` (mean abundance per k-mer) and `CovYB`\n\
+         (mean abundance per base), then the sample's metadata.\n\n\
+         ## Files\n\n{listing}\n\
+         ## Session\n\n\
+         `session.json` holds everything, per-k-mer and per-base vectors included; kmviz reloads\n\
+         it.\n",
+        id = session.id
+    )
+}
+
+/// Every hit of `session` as one Arrow IPC stream: `query`, `database`, `index`, `ID`,
+/// `has_metadata`, the coverage columns, the per-k-mer and per-base vectors, then the union of
+/// the databases' metadata columns (text where two databases disagree on a column's type).
+pub fn arrow_stream(session: &Session) -> Result<Vec<u8>, String> {
+    let results: Vec<(&str, &str, &PairResult)> = session
+        .pairs
+        .iter()
+        .filter_map(|p| Some((p.query.as_str(), p.database.as_str(), p.result.as_ref()?)))
+        .collect();
+    let mut metadata: Vec<(String, ColumnKind)> = Vec::new();
+    for (_, _, result) in &results {
+        for column in &result.columns {
+            match metadata.iter_mut().find(|(n, _)| *n == column.name) {
+                Some((_, kind)) if *kind != column.kind => *kind = ColumnKind::Text,
+                Some(_) => {}
+                None => metadata.push((column.name.clone(), column.kind)),
+            }
+        }
+    }
+    let rows: Vec<(&str, &str, &Hit, &PairResult)> = results
+        .iter()
+        .flat_map(|(q, d, r)| r.hits.iter().map(move |h| (*q, *d, h, *r)))
+        .collect();
+    let text = |f: &dyn Fn(&(&str, &str, &Hit, &PairResult)) -> String| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        rows.iter().for_each(|r| b.append_value(f(r)));
+        Arc::new(b.finish())
+    };
+    let float = |f: &dyn Fn(&Hit) -> Option<f64>| -> ArrayRef {
+        let mut b = Float64Builder::new();
+        rows.iter().for_each(|r| b.append_option(f(r.2)));
+        Arc::new(b.finish())
+    };
+    let mut fields = vec![
+        Field::new("query", DataType::Utf8, false),
+        Field::new("database", DataType::Utf8, false),
+        Field::new("index", DataType::Utf8, false),
+        Field::new("ID", DataType::Utf8, false),
+        Field::new("has_metadata", DataType::Boolean, false),
+        Field::new("CovXK", DataType::Float64, true),
+        Field::new("CovXB", DataType::Float64, true),
+        Field::new("CovYK", DataType::Float64, true),
+        Field::new("CovYB", DataType::Float64, true),
+    ];
+    let mut has_metadata = BooleanBuilder::new();
+    rows.iter()
+        .for_each(|r| has_metadata.append_value(r.2.has_metadata));
+    let mut columns: Vec<ArrayRef> = vec![
+        text(&|r| r.0.to_owned()),
+        text(&|r| r.1.to_owned()),
+        text(&|r| r.2.index.clone()),
+        text(&|r| r.2.id.clone()),
+        Arc::new(has_metadata.finish()),
+        float(&|h| Some(h.coverage.cov_xk)),
+        float(&|h| Some(h.coverage.cov_xb)),
+        float(&|h| h.coverage.cov_yk),
+        float(&|h| h.coverage.cov_yb),
+    ];
+    let mut kmers = ListBuilder::new(UInt32Builder::new());
+    let mut bases = ListBuilder::new(Float64Builder::new());
+    for (_, _, hit, _) in &rows {
+        kmers.values().append_slice(&hit.kmers);
+        kmers.append(true);
+        bases.values().append_slice(&hit.coverage.bases);
+        bases.append(true);
+    }
+    let kmers = kmers.finish();
+    let bases = bases.finish();
+    fields.push(Field::new("kmers", kmers.data_type().clone(), false));
+    fields.push(Field::new("bases", bases.data_type().clone(), false));
+    columns.push(Arc::new(kmers));
+    columns.push(Arc::new(bases));
+    for (name, kind) in &metadata {
+        let cell = |hit: &Hit, result: &PairResult| -> Value {
+            result
+                .columns
+                .iter()
+                .position(|c| &c.name == name)
+                .map_or(Value::Null, |i| hit.metadata[i].clone())
+        };
+        let column: ArrayRef = match kind {
+            ColumnKind::Integer => {
+                let mut b = Int64Builder::new();
+                for r in &rows {
+                    b.append_option(match cell(r.2, r.3) {
+                        Value::Integer(i) => Some(i),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish())
+            }
+            ColumnKind::Float => {
+                let mut b = Float64Builder::new();
+                for r in &rows {
+                    b.append_option(match cell(r.2, r.3) {
+                        Value::Float(f) => Some(f),
+                        Value::Integer(i) => Some(i as f64),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish())
+            }
+            ColumnKind::Boolean => {
+                let mut b = BooleanBuilder::new();
+                for r in &rows {
+                    b.append_option(match cell(r.2, r.3) {
+                        Value::Boolean(v) => Some(v),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish())
+            }
+            ColumnKind::Text => {
+                let mut b = StringBuilder::new();
+                for r in &rows {
+                    b.append_option(match cell(r.2, r.3) {
+                        Value::Null => None,
+                        Value::Text(t) => Some(t),
+                        Value::Integer(i) => Some(i.to_string()),
+                        Value::Float(f) => Some(f.to_string()),
+                        Value::Boolean(v) => Some(v.to_string()),
+                    });
+                }
+                Arc::new(b.finish())
+            }
+        };
+        fields.push(Field::new(name, crate::metadb::data_type(*kind), true));
+        columns.push(column);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(&mut out, &schema).map_err(|e| e.to_string())?;
+    writer.write(&batch).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    drop(writer);
+    Ok(out)
+}

@@ -1,0 +1,123 @@
+//! A kmviz instance put together: databases opened, session store opened (sessions left running
+//! by a previous process marked interrupted, old ones purged), jobs, and the API's router.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+
+use crate::api::{self, AppState, Settings};
+use crate::config::{Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
+use crate::engine::{Engine, default_data_dir};
+use crate::jobs::Jobs;
+use crate::session::{SessionStore, SqliteStore};
+
+/// Everything needed to start an instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub databases: Vec<DatabaseSpec>,
+    pub engine: EngineConfig,
+    pub settings: Settings,
+    /// Where the session store lives.
+    pub data_dir: PathBuf,
+    pub retention_days: u64,
+}
+
+impl Instance {
+    /// The instance `config` describes; `base` is the configuration file's folder.
+    pub fn from_config(config: &Config, base: &Path) -> Result<Instance, String> {
+        Ok(Instance {
+            databases: config.databases(base)?,
+            engine: config.engine.clone(),
+            settings: Settings {
+                input: config.input,
+                api_limits: config.api.limits.unwrap_or(config.input),
+                default: config.default.clone(),
+                ui: config.ui.clone(),
+                max_body_size: config.api.max_body_size,
+            },
+            data_dir: config
+                .sessions
+                .data_dir
+                .as_ref()
+                .map_or_else(default_data_dir, |d| base.join(d)),
+            retention_days: config.sessions.retention_days,
+        })
+    }
+
+    /// The embedded demo's instance: its survey as database `survey`, sessions beside it.
+    pub fn demo(demo: &crate::demo::Demo, data_dir: &Path) -> Instance {
+        let config = Config {
+            databases: Default::default(),
+            input: Default::default(),
+            default: Default::default(),
+            api: Default::default(),
+            auth: None,
+            engine: Default::default(),
+            sessions: Default::default(),
+            ui: Default::default(),
+            cache: None,
+            html: None,
+            notif: None,
+            plugins: None,
+            assets: None,
+            preset: None,
+        };
+        let survey = DatabaseSpec {
+            name: crate::demo::SUB_INDEX.into(),
+            provider: ProviderSpec::Kmindex {
+                index_path: demo.index.clone(),
+            },
+            metadb: MetaDbSpec::Tsv {
+                path: demo.metadata.clone(),
+                idx: "ID".into(),
+                separator: None,
+            },
+            geodata: Some(app::model::session::Geodata {
+                latitude: "Lat".into(),
+                longitude: "Long".into(),
+            }),
+            defaults: [(
+                "z".to_owned(),
+                crate::config::OptionDefault {
+                    value: Some(app::model::options::OptionValue::Number(3.0)),
+                    hide: false,
+                },
+            )]
+            .into(),
+            presets: None,
+        };
+        let mut instance =
+            Instance::from_config(&config, data_dir).expect("the empty configuration is valid");
+        instance.databases = vec![survey];
+        instance.settings.default.database = vec![crate::demo::SUB_INDEX.into()];
+        instance.data_dir = data_dir.join("sessions");
+        instance
+    }
+
+    /// Opens everything and returns the API's router and the jobs behind it.
+    pub async fn start(self) -> anyhow::Result<(Router, Arc<Jobs>)> {
+        let engine = Engine::open(self.databases, self.engine)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let store = SqliteStore::open(&self.data_dir).with_context(|| {
+            format!(
+                "cannot open the session store in {}",
+                self.data_dir.display()
+            )
+        })?;
+        let interrupted = store.interrupt_running().await?;
+        if interrupted > 0 {
+            tracing::warn!("{interrupted} sessions were running when the server stopped");
+        }
+        let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
+        jobs.keep_for(Duration::from_secs(self.retention_days * 86_400));
+        let router = api::router(AppState {
+            jobs: Arc::clone(&jobs),
+            settings: Arc::new(self.settings),
+        });
+        Ok((router, jobs))
+    }
+}

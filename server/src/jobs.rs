@@ -1,0 +1,250 @@
+//! Jobs: a submitted session runs in the background, every (query, database) pair as its own
+//! task, at most `engine.concurrency` pairs at once over all sessions. Each finished pair is
+//! stored at once and announced to watchers; a job can be cancelled.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use app::model::query::Query;
+use app::model::session::{DatabaseRun, Pair, PairState, Session, Status};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::engine::Engine;
+use crate::session::{SessionStore, StoreError};
+
+/// The running sessions, and where finished ones are kept.
+#[derive(Debug)]
+pub struct Jobs {
+    engine: Arc<Engine>,
+    store: Arc<dyn SessionStore>,
+    limiter: Arc<Semaphore>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+/// A running session: its current state, shared with watchers.
+#[derive(Debug)]
+struct Running {
+    session: watch::Sender<Session>,
+    task: AbortHandle,
+}
+
+/// What a watcher sees of a session: its state now, and (while it runs) its updates.
+#[derive(Debug)]
+pub enum Watch {
+    Running(watch::Receiver<Session>),
+    Finished(Session),
+}
+
+impl Jobs {
+    pub fn new(engine: Arc<Engine>, store: Arc<dyn SessionStore>) -> Arc<Jobs> {
+        let concurrency = engine.settings().concurrency.max(1);
+        Arc::new(Jobs {
+            engine,
+            store,
+            limiter: Arc::new(Semaphore::new(concurrency)),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Stores a new session for `queries` × `databases` and starts its job; returns the
+    /// session as stored (all pairs pending).
+    pub async fn submit(
+        self: &Arc<Self>,
+        queries: Vec<Query>,
+        databases: Vec<DatabaseRun>,
+    ) -> Result<Session, StoreError> {
+        let pairs = queries
+            .iter()
+            .flat_map(|q| {
+                databases.iter().map(|d| Pair {
+                    query: q.name.clone(),
+                    database: d.name.clone(),
+                    state: PairState::Pending,
+                    error: None,
+                    result: None,
+                })
+            })
+            .collect();
+        let session = Session {
+            id: new_id(),
+            created: now(),
+            status: Status::Running,
+            queries,
+            databases,
+            pairs,
+        };
+        self.store.create(&session).await?;
+        let (sender, _) = watch::channel(session.clone());
+        let mut running = self.running.lock().expect("not poisoned");
+        let task = tokio::spawn(Arc::clone(self).run(session.clone()));
+        running.insert(
+            session.id.clone(),
+            Running {
+                session: sender,
+                task: task.abort_handle(),
+            },
+        );
+        Ok(session)
+    }
+
+    async fn run(self: Arc<Self>, session: Session) {
+        let mut tasks = JoinSet::new();
+        for (position, pair) in session.pairs.iter().enumerate() {
+            let query = session
+                .queries
+                .iter()
+                .find(|q| q.name == pair.query)
+                .cloned()
+                .expect("pairs name the session's queries");
+            let run = session
+                .databases
+                .iter()
+                .find(|d| d.name == pair.database)
+                .cloned()
+                .expect("pairs name the session's databases");
+            let engine = Arc::clone(&self.engine);
+            let limiter = Arc::clone(&self.limiter);
+            tasks.spawn(async move {
+                let _permit = limiter.acquire_owned().await.expect("never closed");
+                (position, engine.run(&query, &run).await)
+            });
+        }
+        while let Some(finished) = tasks.join_next().await {
+            let (position, outcome) = match finished {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!("session {}: a pair's task failed: {e}", session.id);
+                    continue;
+                }
+            };
+            let mut pair = session.pairs[position].clone();
+            match outcome {
+                Ok(result) => {
+                    pair.state = PairState::Done;
+                    pair.result = Some(result);
+                }
+                Err(error) => {
+                    pair.state = PairState::Failed;
+                    pair.error = Some(error);
+                }
+            }
+            if let Err(e) = self.store.save_pair(&session.id, position, &pair).await {
+                tracing::error!("session {}: {e}", session.id);
+            }
+            self.update(&session.id, |s| s.pairs[position] = pair);
+        }
+        self.finish(&session.id, Status::Done).await;
+    }
+
+    fn update(&self, id: &str, change: impl FnOnce(&mut Session)) {
+        if let Some(running) = self.running.lock().expect("not poisoned").get(id) {
+            running.session.send_modify(change);
+        }
+    }
+
+    /// Ends a running session with `status`: unfinished pairs become cancelled. Returns false
+    /// when it was not running (any more).
+    async fn finish(&self, id: &str, status: Status) -> bool {
+        let Some(running) = self.running.lock().expect("not poisoned").remove(id) else {
+            return false;
+        };
+        if status != Status::Done {
+            // Not from the job itself: stop it (its pairs' tasks go with its JoinSet).
+            running.task.abort();
+        }
+        let mut cancelled = Vec::new();
+        running.session.send_modify(|session| {
+            for (position, pair) in session.pairs.iter_mut().enumerate() {
+                if pair.state == PairState::Pending {
+                    pair.state = PairState::Cancelled;
+                    cancelled.push((position, pair.clone()));
+                }
+            }
+            session.status = status;
+        });
+        for (position, pair) in &cancelled {
+            if let Err(e) = self.store.save_pair(id, *position, pair).await {
+                tracing::error!("session {id}: {e}");
+            }
+        }
+        if let Err(e) = self.store.set_status(id, status).await {
+            tracing::error!("session {id}: {e}");
+        }
+        true
+    }
+
+    /// Cancels session `id`'s job; returns the session as it ended, or `None` if unknown.
+    pub async fn cancel(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.finish(id, Status::Cancelled).await;
+        self.store.load(id).await
+    }
+
+    /// Session `id` as it is now.
+    pub async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(match self.watch(id).await? {
+            Some(Watch::Running(receiver)) => Some(receiver.borrow().clone()),
+            Some(Watch::Finished(session)) => Some(session),
+            None => None,
+        })
+    }
+
+    /// Watches session `id`.
+    pub async fn watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
+        if let Some(running) = self.running.lock().expect("not poisoned").get(id) {
+            return Ok(Some(Watch::Running(running.session.subscribe())));
+        }
+        Ok(self.store.load(id).await?.map(Watch::Finished))
+    }
+
+    /// Session `id` once its job has ended.
+    pub async fn finished(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        match self.watch(id).await? {
+            Some(Watch::Running(mut receiver)) => {
+                // The sender is dropped when the job ends (or is cancelled).
+                while receiver.changed().await.is_ok() {}
+                let last = receiver.borrow().clone();
+                if last.status == Status::Running {
+                    return self.store.load(id).await;
+                }
+                Ok(Some(last))
+            }
+            Some(Watch::Finished(session)) => Ok(Some(session)),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes sessions older than `retention`, now and then every hour.
+    pub fn keep_for(self: &Arc<Self>, retention: Duration) {
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match store.purge(now().saturating_sub(retention.as_secs())).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("deleted {n} sessions older than {retention:?}"),
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+        });
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits: session ids are shared as links, so they must not be guessable.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the system has a random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,384 @@
+//! MetaDBs: the sample metadata of a database, as Arrow record batches. [`MetaDb`] is the
+//! contract; [`tsv`] and [`parquet`] hold their table in memory, [`sqlite`] and [`mysql`] query
+//! their database for the samples asked (parameterised).
+//!
+//! Every MetaDB answers batches of the same shape: the id column first, named `ID`, as text;
+//! the other columns brought to one of four types (64-bit integer, 64-bit float, text,
+//! boolean; anything else is rendered as text), in the source's order.
+
+pub mod mysql;
+pub mod parquet;
+pub mod sqlite;
+pub mod tsv;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use app::model::session::{Column, ColumnKind, Geodata, Value};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::provider::BoxFuture;
+
+/// The name every MetaDB gives its id column.
+pub const ID: &str = "ID";
+
+/// Why a MetaDB failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct MetaDbError(pub String);
+
+/// A table of sample metadata.
+pub trait MetaDb: Send + Sync + Debug {
+    /// The shape of every batch answered: `ID` first.
+    fn schema(&self) -> SchemaRef;
+
+    /// The latitude and longitude columns, when declared.
+    fn geodata(&self) -> Option<&Geodata>;
+
+    /// Number of rows.
+    fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>>;
+
+    /// The rows of the samples `ids` that exist, in no particular order.
+    fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>>;
+
+    /// Rows `offset .. offset + limit`, in the source's order.
+    fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>>;
+}
+
+/// The metadata columns (all but `ID`) of a MetaDB's schema.
+pub fn columns(schema: &Schema) -> Vec<Column> {
+    schema
+        .fields()
+        .iter()
+        .skip(1)
+        .map(|f| Column {
+            name: f.name().clone(),
+            kind: column_kind(f.data_type()),
+        })
+        .collect()
+}
+
+fn column_kind(data_type: &DataType) -> ColumnKind {
+    match data_type {
+        DataType::Int64 => ColumnKind::Integer,
+        DataType::Float64 => ColumnKind::Float,
+        DataType::Boolean => ColumnKind::Boolean,
+        _ => ColumnKind::Text,
+    }
+}
+
+/// The Arrow type of a column kind.
+pub fn data_type(kind: ColumnKind) -> DataType {
+    match kind {
+        ColumnKind::Integer => DataType::Int64,
+        ColumnKind::Float => DataType::Float64,
+        ColumnKind::Boolean => DataType::Boolean,
+        ColumnKind::Text => DataType::Utf8,
+    }
+}
+
+/// The value at `row` of a column of a normalised batch.
+pub fn value(column: &dyn Array, row: usize) -> Value {
+    if column.is_null(row) {
+        return Value::Null;
+    }
+    let any = column.as_any();
+    if let Some(a) = any.downcast_ref::<Int64Array>() {
+        Value::Integer(a.value(row))
+    } else if let Some(a) = any.downcast_ref::<Float64Array>() {
+        Value::Float(a.value(row))
+    } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
+        Value::Boolean(a.value(row))
+    } else if let Some(a) = any.downcast_ref::<StringArray>() {
+        Value::Text(a.value(row).to_owned())
+    } else {
+        Value::Null
+    }
+}
+
+/// Brings a source's batch to the MetaDB shape: column `idx` renamed `ID`, made text and moved
+/// first; other columns brought to the four types. Checks the geodata columns exist and are
+/// numbers (integers become floats).
+pub fn normalise(
+    batch: &RecordBatch,
+    idx: &str,
+    geodata: Option<&Geodata>,
+) -> Result<RecordBatch, MetaDbError> {
+    let schema = batch.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let id_at = names.iter().position(|n| *n == idx).ok_or_else(|| {
+        MetaDbError(format!(
+            "no id column '{idx}'; the columns are: {}",
+            names.join(", ")
+        ))
+    })?;
+    if idx != ID && names.contains(&ID) {
+        return Err(MetaDbError(format!(
+            "a column is named '{ID}' besides the id column '{idx}'; kmviz names the id column \
+             '{ID}': rename the other one"
+        )));
+    }
+    let geo_columns: Vec<&str> = geodata
+        .map(|g| vec![g.latitude.as_str(), g.longitude.as_str()])
+        .unwrap_or_default();
+    for name in &geo_columns {
+        if !names.contains(name) {
+            return Err(MetaDbError(format!(
+                "no geodata column '{name}'; the columns are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut fields = vec![Field::new(ID, DataType::Utf8, true)];
+    let mut arrays = vec![to_type(batch.column(id_at), &DataType::Utf8, idx)?];
+    for (i, field) in schema.fields().iter().enumerate() {
+        if i == id_at {
+            continue;
+        }
+        let column = batch.column(i);
+        let target = if geo_columns.contains(&field.name().as_str()) {
+            if !matches!(
+                column_kind(&normal_type(field.data_type())),
+                ColumnKind::Integer
+            ) && normal_type(field.data_type()) != DataType::Float64
+            {
+                return Err(MetaDbError(format!(
+                    "geodata column '{}' holds {}, not numbers",
+                    field.name(),
+                    field.data_type()
+                )));
+            }
+            DataType::Float64
+        } else {
+            normal_type(field.data_type())
+        };
+        fields.push(Field::new(field.name(), target.clone(), true));
+        arrays.push(to_type(column, &target, field.name())?);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| MetaDbError(e.to_string()))
+}
+
+fn normal_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => DataType::Int64,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => DataType::Float64,
+        DataType::Boolean => DataType::Boolean,
+        _ => DataType::Utf8,
+    }
+}
+
+fn to_type(column: &ArrayRef, target: &DataType, name: &str) -> Result<ArrayRef, MetaDbError> {
+    if column.data_type() == target {
+        return Ok(Arc::clone(column));
+    }
+    arrow_cast::cast(column, target).map_err(|e| {
+        MetaDbError(format!(
+            "column '{name}' ({}) cannot be read as {target}: {e}",
+            column.data_type()
+        ))
+    })
+}
+
+/// A normalised table held in memory, with its rows indexed by id.
+#[derive(Debug)]
+pub struct MemoryTable {
+    batch: RecordBatch,
+    rows: HashMap<String, u32>,
+    geodata: Option<Geodata>,
+}
+
+impl MemoryTable {
+    /// Indexes a normalised batch; refuses missing and repeated ids.
+    pub fn new(batch: RecordBatch, geodata: Option<Geodata>) -> Result<MemoryTable, MetaDbError> {
+        let ids = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("normalised: ID is text");
+        let mut rows = HashMap::with_capacity(ids.len());
+        for row in 0..ids.len() {
+            if ids.is_null(row) {
+                return Err(MetaDbError(format!("row {} has no id", row + 1)));
+            }
+            if let Some(first) = rows.insert(ids.value(row).to_owned(), row as u32) {
+                return Err(MetaDbError(format!(
+                    "sample '{}' is on rows {} and {}; ids must be unique",
+                    ids.value(row),
+                    first + 1,
+                    row + 1
+                )));
+            }
+        }
+        Ok(MemoryTable {
+            batch,
+            rows,
+            geodata,
+        })
+    }
+
+    fn take(&self, rows: Vec<u32>) -> Result<RecordBatch, MetaDbError> {
+        arrow_select::take::take_record_batch(&self.batch, &UInt32Array::from(rows))
+            .map_err(|e| MetaDbError(e.to_string()))
+    }
+}
+
+impl MetaDb for MemoryTable {
+    fn schema(&self) -> SchemaRef {
+        self.batch.schema()
+    }
+
+    fn geodata(&self) -> Option<&Geodata> {
+        self.geodata.as_ref()
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
+        let rows = self.batch.num_rows();
+        Box::pin(async move { Ok(rows) })
+    }
+
+    fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>> {
+        let rows = ids
+            .iter()
+            .filter_map(|id| self.rows.get(id).copied())
+            .collect();
+        Box::pin(async move { self.take(rows) })
+    }
+
+    fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
+        let start = offset.min(self.batch.num_rows());
+        let len = limit.min(self.batch.num_rows() - start);
+        let page = self.batch.slice(start, len);
+        Box::pin(async move { Ok(page) })
+    }
+}
+
+/// Builds a normalised batch from rows of values read from a SQL database.
+pub fn batch_from_rows(
+    schema: &SchemaRef,
+    rows: &[Vec<Value>],
+) -> Result<RecordBatch, MetaDbError> {
+    let arrays: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, field)| -> ArrayRef {
+            let cells = rows.iter().map(|row| &row[c]);
+            match field.data_type() {
+                DataType::Int64 => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Integer(i) => Some(*i),
+                            Value::Text(t) => t.trim().parse().ok(),
+                            _ => None,
+                        })
+                        .collect::<Int64Array>(),
+                ),
+                DataType::Float64 => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Float(f) => Some(*f),
+                            Value::Integer(i) => Some(*i as f64),
+                            Value::Text(t) => t.trim().parse().ok(),
+                            _ => None,
+                        })
+                        .collect::<Float64Array>(),
+                ),
+                DataType::Boolean => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Boolean(b) => Some(*b),
+                            Value::Integer(i) => Some(*i != 0),
+                            _ => None,
+                        })
+                        .collect::<BooleanArray>(),
+                ),
+                _ => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Null => None,
+                            Value::Text(s) => Some(s.clone()),
+                            Value::Integer(i) => Some(i.to_string()),
+                            Value::Float(f) => Some(f.to_string()),
+                            Value::Boolean(b) => Some(b.to_string()),
+                        })
+                        .collect::<StringArray>(),
+                ),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(Arc::clone(schema), arrays).map_err(|e| MetaDbError(e.to_string()))
+}
+
+/// The MetaDB schema for SQL columns `(name, kind)`, with `idx` renamed `ID` and first.
+pub fn sql_schema(
+    columns: &[(String, ColumnKind)],
+    idx: &str,
+    geodata: Option<&Geodata>,
+    source: &str,
+) -> Result<(SchemaRef, Vec<usize>), MetaDbError> {
+    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+    let id_at = names.iter().position(|n| *n == idx).ok_or_else(|| {
+        MetaDbError(format!(
+            "{source} has no id column '{idx}'; its columns are: {}",
+            names.join(", ")
+        ))
+    })?;
+    if idx != ID && names.contains(&ID) {
+        return Err(MetaDbError(format!(
+            "{source} has a column named '{ID}' besides the id column '{idx}'; rename one"
+        )));
+    }
+    let geo: Vec<&str> = geodata
+        .map(|g| vec![g.latitude.as_str(), g.longitude.as_str()])
+        .unwrap_or_default();
+    for name in &geo {
+        match columns.iter().find(|(n, _)| n == name) {
+            None => {
+                return Err(MetaDbError(format!(
+                    "{source} has no geodata column '{name}'; its columns are: {}",
+                    names.join(", ")
+                )));
+            }
+            Some((_, ColumnKind::Integer | ColumnKind::Float)) => {}
+            Some(_) => {
+                return Err(MetaDbError(format!(
+                    "geodata column '{name}' of {source} does not hold numbers"
+                )));
+            }
+        }
+    }
+    // Order of the source's columns in the schema: id first.
+    let mut order = vec![id_at];
+    order.extend((0..columns.len()).filter(|&i| i != id_at));
+    let fields: Vec<Field> = order
+        .iter()
+        .map(|&i| {
+            let (name, kind) = &columns[i];
+            if i == id_at {
+                Field::new(ID, DataType::Utf8, true)
+            } else if geo.contains(&name.as_str()) {
+                Field::new(name, DataType::Float64, true)
+            } else {
+                Field::new(name, data_type(*kind), true)
+            }
+        })
+        .collect();
+    Ok((Arc::new(Schema::new(fields)), order))
+}
+
+/// Quotes an SQL identifier with `quote`, doubling it inside.
+pub fn quote_identifier(name: &str, quote: char) -> String {
+    let doubled = name.replace(quote, &format!("{quote}{quote}"));
+    format!("{quote}{doubled}{quote}")
+}

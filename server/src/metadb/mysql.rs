@@ -1,0 +1,187 @@
+//! The `mysql` MetaDB: a table of a MariaDB or MySQL database, queried over a connection pool
+//! with prepared statements for the samples asked.
+
+use app::model::session::{ColumnKind, Geodata, Value};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use mysql_async::consts::ColumnType;
+use mysql_async::prelude::Queryable;
+use mysql_async::{OptsBuilder, Pool, Row};
+
+use super::{MetaDb, MetaDbError, batch_from_rows, quote_identifier, sql_schema};
+use crate::provider::BoxFuture;
+
+/// Ids per `IN (...)` statement.
+const IDS_PER_STATEMENT: usize = 500;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+#[derive(Debug)]
+pub struct MysqlMetaDb {
+    pool: Pool,
+    schema: SchemaRef,
+    select: String,
+    from: String,
+    id_column: String,
+    source: String,
+    geodata: Option<Geodata>,
+}
+
+impl MysqlMetaDb {
+    /// Connects and reads the columns of `table`; its column `idx` holds sample ids.
+    pub async fn open(
+        connection: &Connection,
+        table: &str,
+        idx: &str,
+        geodata: Option<Geodata>,
+    ) -> Result<MysqlMetaDb, MetaDbError> {
+        let source = format!(
+            "table '{table}' of mysql://{}@{}:{}/{}",
+            connection.user, connection.host, connection.port, connection.database
+        );
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(connection.host.clone())
+            .tcp_port(connection.port)
+            .user(Some(connection.user.clone()))
+            .pass(Some(connection.password.clone()))
+            .db_name(Some(connection.database.clone()));
+        let pool = Pool::new(opts);
+        let fail = |e: &dyn std::fmt::Display| MetaDbError(format!("{source}: {e}"));
+        let mut conn = pool.get_conn().await.map_err(|e| fail(&e))?;
+        let from = quote_identifier(table, '`');
+        let probe = conn
+            .prep(format!("SELECT * FROM {from} WHERE 1 = 0"))
+            .await
+            .map_err(|e| fail(&e))?;
+        let columns: Vec<(String, ColumnKind)> = probe
+            .columns()
+            .iter()
+            .map(|c| (c.name_str().into_owned(), kind_of(c.column_type())))
+            .collect();
+        drop(conn);
+        let (schema, order) = sql_schema(&columns, idx, geodata.as_ref(), &source)?;
+        let select = order
+            .iter()
+            .map(|&i| quote_identifier(&columns[i].0, '`'))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(MysqlMetaDb {
+            pool,
+            schema,
+            select,
+            from,
+            id_column: quote_identifier(idx, '`'),
+            source,
+            geodata,
+        })
+    }
+
+    async fn rows(
+        &self,
+        sql: String,
+        params: Vec<mysql_async::Value>,
+    ) -> Result<Vec<Vec<Value>>, MetaDbError> {
+        let fail = |e: mysql_async::Error| MetaDbError(format!("{}: {e}", self.source));
+        let mut conn = self.pool.get_conn().await.map_err(fail)?;
+        let rows: Vec<Row> = conn.exec(sql, params).await.map_err(fail)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.unwrap().into_iter().map(value).collect())
+            .collect())
+    }
+}
+
+fn kind_of(column_type: ColumnType) -> ColumnKind {
+    use ColumnType::*;
+    match column_type {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => ColumnKind::Integer,
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE | MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            ColumnKind::Float
+        }
+        _ => ColumnKind::Text,
+    }
+}
+
+/// A binary-protocol value; decimals arrive as text (parsed by the column's kind later).
+fn value(cell: mysql_async::Value) -> Value {
+    use mysql_async::Value as V;
+    match cell {
+        V::NULL => Value::Null,
+        V::Int(i) => Value::Integer(i),
+        V::UInt(u) => i64::try_from(u).map_or(Value::Text(u.to_string()), Value::Integer),
+        V::Float(f) => Value::Float(f64::from(f)),
+        V::Double(f) => Value::Float(f),
+        V::Bytes(bytes) => Value::Text(String::from_utf8_lossy(&bytes).into_owned()),
+        V::Date(y, mo, d, h, mi, s, us) => Value::Text(if (h, mi, s, us) == (0, 0, 0, 0) {
+            format!("{y:04}-{mo:02}-{d:02}")
+        } else {
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+        }),
+        V::Time(negative, days, h, m, s, _) => {
+            let sign = if negative { "-" } else { "" };
+            Value::Text(format!(
+                "{sign}{:02}:{m:02}:{s:02}",
+                u32::from(h) + days * 24
+            ))
+        }
+    }
+}
+
+impl MetaDb for MysqlMetaDb {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn geodata(&self) -> Option<&Geodata> {
+        self.geodata.as_ref()
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
+        Box::pin(async move {
+            let rows = self
+                .rows(format!("SELECT COUNT(*) FROM {}", self.from), Vec::new())
+                .await?;
+            match rows.first().and_then(|r| r.first()) {
+                Some(Value::Integer(n)) => Ok(*n as usize),
+                _ => Err(MetaDbError(format!(
+                    "{}: COUNT(*) answered no number",
+                    self.source
+                ))),
+            }
+        })
+    }
+
+    fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>> {
+        Box::pin(async move {
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(IDS_PER_STATEMENT) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} IN ({marks})",
+                    self.select, self.from, self.id_column
+                );
+                let params = chunk.iter().map(|id| id.as_str().into()).collect();
+                rows.extend(self.rows(sql, params).await?);
+            }
+            batch_from_rows(&self.schema, &rows)
+        })
+    }
+
+    fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {} FROM {} LIMIT ? OFFSET ?", self.select, self.from);
+            let params = vec![(limit as u64).into(), (offset as u64).into()];
+            let rows = self.rows(sql, params).await?;
+            batch_from_rows(&self.schema, &rows)
+        })
+    }
+}

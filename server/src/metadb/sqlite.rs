@@ -1,0 +1,177 @@
+//! The `sqlite` MetaDB: a table of an SQLite file, read-only, queried for the samples asked.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use app::model::session::{ColumnKind, Geodata, Value};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{MetaDb, MetaDbError, batch_from_rows, quote_identifier, sql_schema};
+use crate::provider::BoxFuture;
+
+/// SQLite allows 32766 parameters per statement; stay well below.
+const IDS_PER_STATEMENT: usize = 500;
+
+#[derive(Debug)]
+pub struct SqliteMetaDb {
+    connection: Arc<Mutex<Connection>>,
+    schema: SchemaRef,
+    /// `SELECT` list in schema order.
+    select: String,
+    from: String,
+    id_column: String,
+    geodata: Option<Geodata>,
+}
+
+impl SqliteMetaDb {
+    /// Opens `table` of the SQLite file at `path`; its column `idx` holds sample ids.
+    pub fn open(
+        path: &Path,
+        table: &str,
+        idx: &str,
+        geodata: Option<Geodata>,
+    ) -> Result<SqliteMetaDb, MetaDbError> {
+        let fail = |e: &dyn std::fmt::Display| MetaDbError(format!("{}: {e}", path.display()));
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| fail(&e))?;
+        let mut columns = Vec::new();
+        {
+            let mut info = connection
+                .prepare("SELECT name, type FROM pragma_table_info(?1)")
+                .map_err(|e| fail(&e))?;
+            let rows = info
+                .query_map([table], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(|e| fail(&e))?;
+            for row in rows {
+                let (name, declared) = row.map_err(|e| fail(&e))?;
+                columns.push((name, kind_of_declared(&declared)));
+            }
+        }
+        if columns.is_empty() {
+            return Err(fail(&format!("no table '{table}'")));
+        }
+        let source = format!("table '{table}' of {}", path.display());
+        let (schema, order) = sql_schema(&columns, idx, geodata.as_ref(), &source)?;
+        let select = order
+            .iter()
+            .map(|&i| quote_identifier(&columns[i].0, '"'))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(SqliteMetaDb {
+            connection: Arc::new(Mutex::new(connection)),
+            schema,
+            select,
+            from: quote_identifier(table, '"'),
+            id_column: quote_identifier(idx, '"'),
+            geodata,
+        })
+    }
+
+    /// Runs `sql` with `params` on the blocking pool, reading rows in schema order.
+    fn rows(
+        &self,
+        sql: String,
+        params: Vec<rusqlite::types::Value>,
+    ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, MetaDbError>> {
+        let connection = Arc::clone(&self.connection);
+        let width = self.schema.fields().len();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let connection = connection.lock().expect("not poisoned");
+                let mut statement = connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
+                    (0..width).map(|c| row.get_ref(c).map(value)).collect()
+                })?;
+                rows.collect::<Result<Vec<Vec<Value>>, _>>()
+            })
+            .await
+            .map_err(|e| MetaDbError(e.to_string()))?
+            .map_err(|e| MetaDbError(format!("sqlite: {e}")))
+        })
+    }
+}
+
+/// SQLite's type affinity rules, on the declared column type.
+fn kind_of_declared(declared: &str) -> ColumnKind {
+    let declared = declared.to_ascii_uppercase();
+    if declared.contains("INT") {
+        ColumnKind::Integer
+    } else if declared.contains("BOOL") {
+        ColumnKind::Boolean
+    } else if ["REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL"]
+        .iter()
+        .any(|t| declared.contains(t))
+    {
+        ColumnKind::Float
+    } else {
+        ColumnKind::Text
+    }
+}
+
+fn value(cell: ValueRef<'_>) -> Value {
+    match cell {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Value::Text(String::from_utf8_lossy(t).into_owned())
+        }
+    }
+}
+
+impl MetaDb for SqliteMetaDb {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn geodata(&self) -> Option<&Geodata> {
+        self.geodata.as_ref()
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.from);
+        Box::pin(async move {
+            let rows = self.rows(sql, Vec::new()).await?;
+            match rows.first().and_then(|r| r.first()) {
+                Some(Value::Integer(n)) => Ok(*n as usize),
+                _ => Err(MetaDbError("sqlite: COUNT(*) answered no number".into())),
+            }
+        })
+    }
+
+    fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>> {
+        Box::pin(async move {
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(IDS_PER_STATEMENT) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} IN ({marks})",
+                    self.select, self.from, self.id_column
+                );
+                let params = chunk.iter().map(|id| id.clone().into()).collect();
+                rows.extend(self.rows(sql, params).await?);
+            }
+            batch_from_rows(&self.schema, &rows)
+        })
+    }
+
+    fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY rowid LIMIT ?1 OFFSET ?2",
+            self.select, self.from
+        );
+        Box::pin(async move {
+            let params = vec![(limit as i64).into(), (offset as i64).into()];
+            let rows = self.rows(sql, params).await?;
+            batch_from_rows(&self.schema, &rows)
+        })
+    }
+}

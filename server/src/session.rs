@@ -1,0 +1,283 @@
+//! The session store: sessions survive restarts and are found again by id. [`SessionStore`] is
+//! the contract (small, so that a PostgreSQL store can serve many replicas); [`SqliteStore`]
+//! keeps them in an embedded SQLite file of the data folder, one row per session and one per
+//! (query, database) pair, so that a finished pair is written alone.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use app::model::session::{Pair, PairState, Session, Status};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::provider::BoxFuture;
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("session store: {0}")]
+pub struct StoreError(pub String);
+
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new session, with its pairs.
+    fn create<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Replaces pair `position` of session `id`.
+    fn save_pair<'a>(
+        &'a self,
+        id: &'a str,
+        position: usize,
+        pair: &'a Pair,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn set_status<'a>(
+        &'a self,
+        id: &'a str,
+        status: Status,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, StoreError>>;
+    /// Deletes sessions created before `created_before` (seconds since the epoch); returns how
+    /// many.
+    fn purge(&self, created_before: u64) -> BoxFuture<'_, Result<usize, StoreError>>;
+    /// Marks sessions left running by a previous process as interrupted, their unfinished pairs
+    /// failed; returns how many.
+    fn interrupt_running(&self) -> BoxFuture<'_, Result<usize, StoreError>>;
+}
+
+/// Sessions in an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+/// What a session row holds besides id, time and status.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Request {
+    queries: Vec<app::model::query::Query>,
+    databases: Vec<app::model::session::DatabaseRun>,
+}
+
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Running => "running",
+        Status::Done => "done",
+        Status::Cancelled => "cancelled",
+        Status::Interrupted => "interrupted",
+    }
+}
+
+fn status_of(name: &str) -> Status {
+    match name {
+        "running" => Status::Running,
+        "done" => Status::Done,
+        "cancelled" => Status::Cancelled,
+        _ => Status::Interrupted,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `sessions.sqlite` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        let fail = |e: &dyn std::fmt::Display| StoreError(format!("{}: {e}", data_dir.display()));
+        std::fs::create_dir_all(data_dir).map_err(|e| fail(&e))?;
+        let connection =
+            Connection::open(data_dir.join("sessions.sqlite")).map_err(|e| fail(&e))?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA foreign_keys = ON;
+                 CREATE TABLE IF NOT EXISTS sessions (
+                     id TEXT PRIMARY KEY,
+                     created INTEGER NOT NULL,
+                     status TEXT NOT NULL,
+                     request TEXT NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS pairs (
+                     session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                     position INTEGER NOT NULL,
+                     body TEXT NOT NULL,
+                     PRIMARY KEY (session, position)
+                 );
+                 CREATE INDEX IF NOT EXISTS sessions_created ON sessions(created);",
+            )
+            .map_err(|e| fail(&e))?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` on the connection, on the blocking pool.
+    fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, StoreError>> {
+        let connection = Arc::clone(&self.connection);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || work(&mut connection.lock().expect("not poisoned")))
+                .await
+                .map_err(|e| StoreError(e.to_string()))?
+        })
+    }
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))
+}
+
+fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
+    let row = connection
+        .query_row(
+            "SELECT created, status, request FROM sessions WHERE id = ?1",
+            [id],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(sql)?;
+    let Some((created, status, request)) = row else {
+        return Ok(None);
+    };
+    let request: Request = serde_json::from_str(&request).map_err(|e| StoreError(e.to_string()))?;
+    let mut statement = connection
+        .prepare_cached("SELECT body FROM pairs WHERE session = ?1 ORDER BY position")
+        .map_err(sql)?;
+    let pairs = statement
+        .query_map([id], |row| row.get::<_, String>(0))
+        .map_err(sql)?
+        .map(|body| {
+            serde_json::from_str::<Pair>(&body.map_err(sql)?).map_err(|e| StoreError(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Session {
+        id: id.to_owned(),
+        created: created as u64,
+        status: status_of(&status),
+        queries: request.queries,
+        databases: request.databases,
+        pairs,
+    }))
+}
+
+impl SessionStore for SqliteStore {
+    fn create<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
+        let session = session.clone();
+        self.with(move |connection| {
+            let request = json(&Request {
+                queries: session.queries.clone(),
+                databases: session.databases.clone(),
+            })?;
+            let tx = connection.transaction().map_err(sql)?;
+            tx.execute(
+                "INSERT INTO sessions (id, created, status, request) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    session.id,
+                    session.created as i64,
+                    status_name(session.status),
+                    request
+                ],
+            )
+            .map_err(sql)?;
+            for (position, pair) in session.pairs.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO pairs (session, position, body) VALUES (?1, ?2, ?3)",
+                    params![session.id, position as i64, json(pair)?],
+                )
+                .map_err(sql)?;
+            }
+            tx.commit().map_err(sql)
+        })
+    }
+
+    fn save_pair<'a>(
+        &'a self,
+        id: &'a str,
+        position: usize,
+        pair: &'a Pair,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let id = id.to_owned();
+        let body = json(pair);
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "UPDATE pairs SET body = ?3 WHERE session = ?1 AND position = ?2",
+                    params![id, position as i64, body?],
+                )
+                .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    fn set_status<'a>(
+        &'a self,
+        id: &'a str,
+        status: Status,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let id = id.to_owned();
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "UPDATE sessions SET status = ?2 WHERE id = ?1",
+                    params![id, status_name(status)],
+                )
+                .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {
+        let id = id.to_owned();
+        self.with(move |connection| load(connection, &id))
+    }
+
+    fn purge(&self, created_before: u64) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.with(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM sessions WHERE created < ?1",
+                    [created_before as i64],
+                )
+                .map_err(sql)
+        })
+    }
+
+    fn interrupt_running(&self) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.with(|connection| {
+            let ids: Vec<String> = connection
+                .prepare("SELECT id FROM sessions WHERE status = 'running'")
+                .map_err(sql)?
+                .query_map([], |row| row.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?;
+            let tx = connection.transaction().map_err(sql)?;
+            for id in &ids {
+                let Some(session) = load(&tx, id)? else {
+                    continue;
+                };
+                for (position, mut pair) in session.pairs.into_iter().enumerate() {
+                    if pair.state == PairState::Pending {
+                        pair.state = PairState::Failed;
+                        pair.error = Some("the server stopped before this pair finished".into());
+                        tx.execute(
+                            "UPDATE pairs SET body = ?3 WHERE session = ?1 AND position = ?2",
+                            params![id, position as i64, json(&pair)?],
+                        )
+                        .map_err(sql)?;
+                    }
+                }
+                tx.execute(
+                    "UPDATE sessions SET status = 'interrupted' WHERE id = ?1",
+                    [id],
+                )
+                .map_err(sql)?;
+            }
+            tx.commit().map_err(sql)?;
+            Ok(ids.len())
+        })
+    }
+}
