@@ -48,11 +48,16 @@ impl Database {
                 Arc::new(LocalKmindex::new(Arc::new(index)))
             }
             ProviderSpec::KmindexServer { url } => {
-                let remote = RemoteKmindex::new(url.clone(), timeout);
-                if let Err(e) = remote.indexes().await {
-                    tracing::warn!("database '{}': {e}; will retry on use", spec.name);
-                }
-                Arc::new(remote)
+                let remote = Arc::new(RemoteKmindex::new(url.clone(), timeout));
+                // Connect in the background: a slow server must not hold up the start.
+                let early = Arc::clone(&remote);
+                let name = spec.name.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = early.indexes().await {
+                        tracing::warn!("database '{name}': {e}; will retry on use");
+                    }
+                });
+                remote
             }
         };
         let geodata = spec.geodata.clone();

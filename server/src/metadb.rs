@@ -45,7 +45,8 @@ pub trait MetaDb: Send + Sync + Debug {
     /// The rows of the samples `ids` that exist, in no particular order.
     fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>>;
 
-    /// Rows `offset .. offset + limit`, in the source's order.
+    /// Rows `offset .. offset + limit`, in the source's order (files: as written; SQLite: by
+    /// rowid; MySQL: by id).
     fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>>;
 }
 

@@ -63,8 +63,13 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> ApiError {
+        // A body that is too large keeps its 413; any other unreadable body is a bad request.
+        let status = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => e.status(),
+            _ => StatusCode::BAD_REQUEST,
+        };
         ApiError {
-            status: e.status(),
+            status,
             message: e.body_text(),
         }
     }

@@ -64,7 +64,12 @@ impl MysqlMetaDb {
         let columns: Vec<(String, ColumnKind)> = probe
             .columns()
             .iter()
-            .map(|c| (c.name_str().into_owned(), kind_of(c.column_type())))
+            .map(|c| {
+                (
+                    c.name_str().into_owned(),
+                    kind_of(c.column_type(), c.column_length()),
+                )
+            })
             .collect();
         drop(conn);
         let (schema, order) = sql_schema(&columns, idx, geodata.as_ref(), &source)?;
@@ -99,9 +104,11 @@ impl MysqlMetaDb {
     }
 }
 
-fn kind_of(column_type: ColumnType) -> ColumnKind {
+fn kind_of(column_type: ColumnType, length: u32) -> ColumnKind {
     use ColumnType::*;
     match column_type {
+        // BOOLEAN is TINYINT(1).
+        MYSQL_TYPE_TINY if length == 1 => ColumnKind::Boolean,
         MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
         | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => ColumnKind::Integer,
         MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE | MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {

@@ -75,14 +75,14 @@ impl SqliteMetaDb {
         })
     }
 
-    /// Runs `sql` with `params` on the blocking pool, reading rows in schema order.
+    /// Runs `sql` with `params` on the blocking pool, reading `width` columns per row.
     fn rows(
         &self,
         sql: String,
         params: Vec<rusqlite::types::Value>,
+        width: usize,
     ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, MetaDbError>> {
         let connection = Arc::clone(&self.connection);
-        let width = self.schema.fields().len();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let connection = connection.lock().expect("not poisoned");
@@ -139,7 +139,7 @@ impl MetaDb for SqliteMetaDb {
     fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
         let sql = format!("SELECT COUNT(*) FROM {}", self.from);
         Box::pin(async move {
-            let rows = self.rows(sql, Vec::new()).await?;
+            let rows = self.rows(sql, Vec::new(), 1).await?;
             match rows.first().and_then(|r| r.first()) {
                 Some(Value::Integer(n)) => Ok(*n as usize),
                 _ => Err(MetaDbError("sqlite: COUNT(*) answered no number".into())),
@@ -157,7 +157,7 @@ impl MetaDb for SqliteMetaDb {
                     self.select, self.from, self.id_column
                 );
                 let params = chunk.iter().map(|id| id.clone().into()).collect();
-                rows.extend(self.rows(sql, params).await?);
+                rows.extend(self.rows(sql, params, self.schema.fields().len()).await?);
             }
             batch_from_rows(&self.schema, &rows)
         })
@@ -170,7 +170,7 @@ impl MetaDb for SqliteMetaDb {
         );
         Box::pin(async move {
             let params = vec![(limit as i64).into(), (offset as i64).into()];
-            let rows = self.rows(sql, params).await?;
+            let rows = self.rows(sql, params, self.schema.fields().len()).await?;
             batch_from_rows(&self.schema, &rows)
         })
     }

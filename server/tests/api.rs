@@ -1,0 +1,1112 @@
+//! kmviz's JSON API end to end, over real HTTP on loopback: the kmindex fixtures as providers,
+//! metadata in TSV, SQLite, Parquet and a real MariaDB written by the tests, kmindex's own
+//! outputs as the oracle.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::query::{InputLimits, parse_queries};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use common::mariadb::mariadb;
+use common::{fixture_index, kmindex_fixtures, records};
+use serde_json::{Value, json};
+
+/// Samples of the metadata tables: D0..D15 but D3, so that hits on D3 lack metadata.
+const MISSING: usize = 3;
+
+struct Row {
+    id: String,
+    lat: f64,
+    long: f64,
+    depth: i64,
+    site: String,
+    filtered: bool,
+}
+
+fn rows() -> Vec<Row> {
+    (0..16)
+        .filter(|&i| i != MISSING)
+        .map(|i| Row {
+            id: format!("D{i}"),
+            lat: -60.0 + 7.5 * i as f64,
+            long: 10.25 * i as f64 - 80.0,
+            depth: 5 * i as i64,
+            site: format!("site {i}"),
+            filtered: i % 2 == 0,
+        })
+        .collect()
+}
+
+/// The metadata JSON values the API must give for sample `id`, in column order.
+fn expected_metadata(id: &str) -> Option<Vec<Value>> {
+    rows().into_iter().find(|r| r.id == id).map(|r| {
+        vec![
+            json!(r.lat),
+            json!(r.long),
+            json!(r.depth),
+            json!(r.site),
+            json!(r.filtered),
+        ]
+    })
+}
+
+/// Writes `meta.tsv`, `meta.sqlite` and `meta.parquet` into `dir`, and table `table` into the
+/// test MariaDB. The id column is `Sample`.
+fn write_metadata(dir: &Path, table: &str) {
+    let mut tsv = String::from("Sample\tLat\tLong\tDepth\tSite\tFiltered\n");
+    for r in rows() {
+        tsv.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
+            r.id, r.lat, r.long, r.depth, r.site, r.filtered
+        ));
+    }
+    std::fs::write(dir.join("meta.tsv"), tsv).unwrap();
+
+    let db = rusqlite::Connection::open(dir.join("meta.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE samples (Sample TEXT, Lat REAL, Long REAL, Depth INTEGER, Site TEXT, \
+         Filtered BOOLEAN)",
+    )
+    .unwrap();
+    for r in rows() {
+        db.execute(
+            "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![r.id, r.lat, r.long, r.depth, r.site, r.filtered],
+        )
+        .unwrap();
+    }
+
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Sample", DataType::Utf8, false),
+        Field::new("Lat", DataType::Float64, false),
+        Field::new("Long", DataType::Float64, false),
+        Field::new("Depth", DataType::Int64, false),
+        Field::new("Site", DataType::Utf8, false),
+        Field::new("Filtered", DataType::Boolean, false),
+    ]));
+    let rs = rows();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rs.iter().map(|r| r.id.clone()),
+        )),
+        Arc::new(Float64Array::from_iter_values(rs.iter().map(|r| r.lat))),
+        Arc::new(Float64Array::from_iter_values(rs.iter().map(|r| r.long))),
+        Arc::new(Int64Array::from_iter_values(rs.iter().map(|r| r.depth))),
+        Arc::new(StringArray::from_iter_values(
+            rs.iter().map(|r| r.site.clone()),
+        )),
+        Arc::new(BooleanArray::from(
+            rs.iter().map(|r| r.filtered).collect::<Vec<_>>(),
+        )),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+    let file = std::fs::File::create(dir.join("meta.parquet")).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let mut sql = format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (Sample VARCHAR(16) PRIMARY KEY, \
+         Lat DOUBLE, `Long` DOUBLE, Depth INT, Site VARCHAR(32), Filtered BOOLEAN); "
+    );
+    for r in rows() {
+        sql.push_str(&format!(
+            "INSERT INTO {table} VALUES ('{}', {}, {}, {}, '{}', {});",
+            r.id, r.lat, r.long, r.depth, r.site, r.filtered
+        ));
+    }
+    mariadb().run(&sql);
+}
+
+/// A configuration with the fixture index behind each of the four MetaDBs (`tsv`, `sqlite`,
+/// `parquet`, `mariadb`), plus `extra` TOML.
+fn config_text(dir: &Path, table: &str, extra: &str) -> String {
+    let index = fixture_index();
+    let geodata = "geodata = { latitude = \"Lat\", longitude = \"Long\" }";
+    let database = |name: &str, metadata: String| {
+        format!(
+            "[databases.{name}]\ntype = \"kmindex\"\nparams = {{ index_path = \"{}\" }}\n\
+             metadata = {{ type = {metadata} }}\n",
+            index.display()
+        )
+    };
+    let mut text = String::new();
+    text.push_str(&database(
+        "tsv",
+        format!("\"tsv\", params = {{ path = \"meta.tsv\", idx = \"Sample\", {geodata} }}"),
+    ));
+    text.push_str(&database(
+        "sqlite",
+        format!(
+            "\"sqlite\", params = {{ path = \"meta.sqlite\", table = \"samples\", idx = \"Sample\", {geodata} }}"
+        ),
+    ));
+    text.push_str(&database(
+        "parquet",
+        format!(
+            "\"parquet\", params = {{ files = [\"meta.parquet\"], idx = \"Sample\", {geodata} }}"
+        ),
+    ));
+    text.push_str(&database(
+        "mariadb",
+        format!(
+            "\"mysql\", params = {{ host = \"127.0.0.1\", port = {}, user = \"kmviz\", password = \"kmviz\", database = \"kmviz\", table = \"{table}\", idx = \"Sample\", {geodata} }}",
+            mariadb().port
+        ),
+    ));
+    text.push_str(extra);
+    text.push_str(&format!(
+        "\n[sessions]\ndata_dir = \"{}\"\n",
+        dir.join("sessions").display()
+    ));
+    text
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kmviz-api-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `kmviz serve` process on a free loopback port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(config: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kmviz"))
+            .args(["serve", "--config", config.to_str().unwrap(), "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let base = loop {
+            let Some(line) = lines.next() else {
+                panic!("kmviz serve stopped: {}", seen.join("\n"));
+            };
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("kmviz is up: ") {
+                break url.trim_end_matches("/api/info").to_owned();
+            }
+            seen.push(line);
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test's instance: metadata written, configuration written, server started.
+fn instance(tag: &str, extra: &str) -> (Server, PathBuf) {
+    let dir = temp_dir(tag);
+    write_metadata(&dir, &format!("samples_{tag}"));
+    let config = dir.join("kmviz.toml");
+    std::fs::write(&config, config_text(&dir, &format!("samples_{tag}"), extra)).unwrap();
+    (Server::start(&config), dir)
+}
+
+/// A multipart form with field names sent as written, as curl and Python's requests do.
+fn new_form() -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().percent_encode_noop()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn submit(server: &Server, body: Value) -> (u16, Value) {
+    let response = client()
+        .post(server.url("/api/query"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let response = client().get(url).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Polls the session until its job ends.
+async fn finished(server: &Server, id: &str) -> Value {
+    for _ in 0..600 {
+        let (status, session) = get_json(&server.url(&format!("/api/sessions/{id}"))).await;
+        assert_eq!(status, 200, "{session}");
+        if session["status"] != "running" {
+            return session;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("session {id} did not finish");
+}
+
+fn pair<'a>(session: &'a Value, query: &str, database: &str) -> &'a Value {
+    session["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["query"] == query && p["database"] == database)
+        .unwrap_or_else(|| panic!("no pair ({query}, {database})"))
+}
+
+/// Records of `1.fasta` renamed `a<i>` and of `3.fasta` renamed `c<i>`, as FASTA.
+fn fasta(from_1: usize, from_3: usize) -> (String, Vec<(String, String)>) {
+    let mut named = Vec::new();
+    for (i, r) in records("pa_dataset", 1)
+        .into_iter()
+        .take(from_1)
+        .enumerate()
+    {
+        named.push((format!("a{i}"), r.name, r.seq));
+    }
+    for (i, r) in records("pa_dataset", 3)
+        .into_iter()
+        .take(from_3)
+        .enumerate()
+    {
+        named.push((format!("c{i}"), r.name, r.seq));
+    }
+    let text = named
+        .iter()
+        .map(|(n, _, s)| format!(">{n}\n{s}\n"))
+        .collect::<String>();
+    (text, named.into_iter().map(|(n, o, _)| (n, o)).collect())
+}
+
+const DATABASES: [&str; 4] = ["tsv", "sqlite", "parquet", "mariadb"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_metadbs_join_kmindex_answers_and_keep_samples_without_metadata() {
+    let (server, _dir) = instance("join", "");
+    let (text, names) = fasta(4, 2);
+    let options = json!({"z": 4, "coverage": 0.5, "index": ["pa"]});
+    let databases: Vec<Value> = DATABASES
+        .iter()
+        .map(|d| json!({"name": d, "options": options}))
+        .collect();
+    let (status, submitted) = submit(&server, json!({"fastx": text, "databases": databases})).await;
+    assert_eq!(status, 202, "{submitted}");
+    assert_eq!(submitted["status"], "running");
+    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    assert_eq!(session["status"], "done");
+    assert_eq!(session["pairs"].as_array().unwrap().len(), names.len() * 4);
+
+    // kmindex's own answer for 1.fasta, z = 4, r = 0.5.
+    let oracle: Value = serde_json::from_slice(
+        &std::fs::read(kmindex_fixtures().join("outputs/q1_pa.json")).unwrap(),
+    )
+    .unwrap();
+    let mut saw_missing = false;
+    for (name, original) in &names {
+        let reference = &pair(&session, name, "tsv")["result"];
+        for database in DATABASES {
+            let p = pair(&session, name, database);
+            assert_eq!(p["state"], "done", "{p}");
+            let result = &p["result"];
+            assert_eq!(
+                result["columns"],
+                json!([
+                    {"name": "Lat", "type": "float"},
+                    {"name": "Long", "type": "float"},
+                    {"name": "Depth", "type": "integer"},
+                    {"name": "Site", "type": "text"},
+                    {"name": "Filtered", "type": "boolean"},
+                ]),
+                "{database}"
+            );
+            assert_eq!(
+                result["geodata"],
+                json!({"latitude": "Lat", "longitude": "Long"})
+            );
+            // Same hits, coverage and metadata whatever the MetaDB.
+            assert_eq!(
+                result["hits"], reference["hits"],
+                "{database} differs from tsv"
+            );
+        }
+        let hits = reference["hits"].as_array().unwrap();
+        for hit in hits {
+            let id = hit["ID"].as_str().unwrap();
+            match expected_metadata(id) {
+                Some(metadata) => {
+                    assert_eq!(hit["has_metadata"], true);
+                    assert_eq!(hit["metadata"], json!(metadata), "{id}");
+                }
+                None => {
+                    saw_missing = true;
+                    assert_eq!(hit["has_metadata"], false);
+                    assert_eq!(hit["metadata"], json!([null, null, null, null, null]));
+                }
+            }
+            assert_eq!(hit["index"], "pa");
+            assert_eq!(
+                hit["kmers"].as_array().unwrap().len(),
+                result_len(reference) - 29 + 1
+            );
+        }
+        // Ranked by CovXK.
+        let ratios: Vec<f64> = hits.iter().map(|h| h["CovXK"].as_f64().unwrap()).collect();
+        assert!(ratios.windows(2).all(|w| w[0] >= w[1]), "{ratios:?}");
+        if name.starts_with('a') {
+            let expected: BTreeMap<String, f64> = oracle["pa"][original]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(s, r)| (s.clone(), r.as_f64().unwrap()))
+                .collect();
+            let got: BTreeMap<String, f64> = hits
+                .iter()
+                .map(|h| {
+                    (
+                        h["ID"].as_str().unwrap().to_owned(),
+                        h["CovXK"].as_f64().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, expected, "query {name} (record {original})");
+        }
+    }
+    assert!(
+        saw_missing,
+        "D3's own records find D3, which has no metadata"
+    );
+}
+
+fn result_len(result: &Value) -> usize {
+    result["query_length"].as_u64().unwrap() as usize
+}
+
+/// Per base, the mean of the k-mer values covering it (the definition, computed slowly).
+fn per_base_mean(kmers: &[f64], k: usize, len: usize) -> Vec<f64> {
+    (0..len)
+        .map(|b| {
+            let covering: Vec<f64> = (0..kmers.len())
+                .filter(|&i| i <= b && b < i + k)
+                .map(|i| kmers[i])
+                .collect();
+            covering.iter().sum::<f64>() / covering.len() as f64
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_equals_hand_computed_values() {
+    let (server, _dir) = instance("coverage", "");
+    // A 100-letter record of sample D1 followed by 40 letters found nowhere: with z = 4
+    // (k = 29), the first 100 - 29 + 1 = 72 of the 112 k-mers are in D1, and its first 100 of
+    // 140 bases are covered.
+    let tail = "AC".repeat(20);
+    let pa = records("pa_dataset", 1)[0].seq.clone();
+    let abs = records("abs_dataset", 1)[0].seq.clone();
+    assert_eq!((pa.len(), abs.len()), (100, 100));
+    let text = format!(">pa\n{pa}{tail}\n>abs\n{abs}{tail}\n");
+    let (status, submitted) = submit(
+        &server,
+        json!({"fastx": text, "databases": [{"name": "tsv", "options": {"z": 4, "coverage": 0.5}}]}),
+    )
+    .await;
+    assert_eq!(status, 202, "{submitted}");
+    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    for (query, index, abundance) in [("pa", "pa", false), ("abs", "abs", true)] {
+        let result = &pair(&session, query, "tsv")["result"];
+        assert_eq!(result["query_length"], 140);
+        let hit = result["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["ID"] == "D1" && h["index"] == index)
+            .unwrap_or_else(|| panic!("D1 in {index}: {result}"));
+        let kmers: Vec<f64> = hit["kmers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(kmers.len(), 112);
+        assert!(kmers[..72].iter().all(|&v| v > 0.0), "{kmers:?}");
+        assert!(kmers[72..].iter().all(|&v| v == 0.0), "{kmers:?}");
+        assert!(close(hit["CovXK"].as_f64().unwrap(), 72.0 / 112.0));
+        assert!(close(hit["CovXB"].as_f64().unwrap(), 100.0 / 140.0));
+        let bases: Vec<f64> = hit["bases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(bases.len(), 140);
+        if abundance {
+            let mean_k = kmers.iter().sum::<f64>() / 112.0;
+            assert!(close(hit["CovYK"].as_f64().unwrap(), mean_k));
+            let per_base = per_base_mean(&kmers, 29, 140);
+            assert!(bases.iter().zip(&per_base).all(|(a, b)| close(*a, *b)));
+            assert!(close(
+                hit["CovYB"].as_f64().unwrap(),
+                per_base.iter().sum::<f64>() / 140.0
+            ));
+            // The last base is covered by the last k-mer only (kmviz 0.8 shifted it).
+            assert_eq!(bases[139], kmers[111]);
+        } else {
+            assert!(hit.get("CovYK").is_none());
+            let covered: Vec<f64> = (0..140).map(|b| if b < 100 { 1.0 } else { 0.0 }).collect();
+            assert_eq!(bases, covered);
+        }
+    }
+}
+
+/// A TCP server that accepts connections and never answers.
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn remote_database(name: &str, port: u16) -> String {
+    format!(
+        "\n[databases.{name}]\ntype = \"kmindex-server\"\nparams = {{ url = \"127.0.0.1\", port = {port} }}\n\
+         metadata = {{ type = \"tsv\", params = {{ path = \"meta.tsv\", idx = \"Sample\" }} }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_whose_server_is_down_fails_alone() {
+    let port = closed_port();
+    let (server, _dir) = instance("down", &remote_database("down", port));
+    let (_, info) = get_json(&server.url("/api/info")).await;
+    let down = info["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "down")
+        .unwrap();
+    assert_eq!(down["provider"], "kmindex-server");
+    assert!(
+        down["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port}")),
+        "{down}"
+    );
+    let (text, _) = fasta(3, 0);
+    let (status, submitted) = submit(
+        &server,
+        json!({"fastx": text, "databases": ["tsv", "down"]}),
+    )
+    .await;
+    assert_eq!(status, 202, "{submitted}");
+    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    assert_eq!(session["status"], "done");
+    for q in ["a0", "a1", "a2"] {
+        assert_eq!(pair(&session, q, "tsv")["state"], "done");
+        let failed = pair(&session, q, "down");
+        assert_eq!(failed["state"], "failed");
+        assert!(
+            failed["error"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be reached"),
+            "{failed}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_kmindex_server_answers_like_the_local_index() {
+    let remote = common::spawn_kmindex_server().await;
+    let (server, _dir) = instance("remote", &remote_database("remote", remote.port()));
+    let (text, _) = fasta(3, 1);
+    let options = json!({"z": 2, "coverage": 0.3});
+    let (status, submitted) = submit(
+        &server,
+        json!({"fastx": text, "databases": [
+            {"name": "tsv", "options": options},
+            {"name": "remote", "options": options},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 202, "{submitted}");
+    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    for q in ["a0", "a1", "a2", "c0"] {
+        let local = &pair(&session, q, "tsv")["result"];
+        let remote = &pair(&session, q, "remote")["result"];
+        assert_eq!(local["hits"], remote["hits"], "{q}");
+        assert!(!local["hits"].as_array().unwrap().is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_restart_keeps_sessions_and_marks_interrupted_jobs() {
+    let port = silent_server();
+    let extra = remote_database("silent", port) + "\n[engine]\ntimeout = 600\n";
+    let (server, dir) = instance("cancel", &extra);
+    let (text, _) = fasta(2, 0);
+    let body = json!({"fastx": text, "databases": ["tsv", "silent"]});
+    let (_, submitted) = submit(&server, body.clone()).await;
+    let id = submitted["session"].as_str().unwrap().to_owned();
+    // Wait for the local pairs; the silent server's never end.
+    for _ in 0..100 {
+        let (_, s) = get_json(&server.url(&format!("/api/sessions/{id}"))).await;
+        if s["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["state"] == "done")
+            .count()
+            == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cancelled: Value = client()
+        .delete(server.url(&format!("/api/sessions/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(pair(&cancelled, "a0", "tsv")["state"], "done");
+    assert_eq!(pair(&cancelled, "a0", "silent")["state"], "cancelled");
+    assert_eq!(pair(&cancelled, "a1", "silent")["state"], "cancelled");
+    // Cancelling again changes nothing.
+    let again: Value = client()
+        .delete(server.url(&format!("/api/sessions/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, cancelled);
+
+    // A second job left running when the server stops.
+    let (_, running) = submit(&server, body).await;
+    let running_id = running["session"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let config = dir.join("kmviz.toml");
+    drop(server);
+
+    let server = Server::start(&config);
+    let (status, reloaded) = get_json(&server.url(&format!("/api/sessions/{id}"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(reloaded, cancelled, "the session survives the restart");
+    let (_, interrupted) = get_json(&server.url(&format!("/api/sessions/{running_id}"))).await;
+    assert_eq!(interrupted["status"], "interrupted");
+    let stopped = pair(&interrupted, "a0", "silent");
+    assert_eq!(stopped["state"], "failed");
+    assert!(
+        stopped["error"]
+            .as_str()
+            .unwrap()
+            .contains("server stopped")
+    );
+}
+
+/// The entries of a ZIP, by name.
+fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            file.read_to_string(&mut text).unwrap();
+            (file.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
+    let (server, _dir) = instance("zip", "");
+    let seq = &records("pa_dataset", 1)[0].seq;
+    // Two names that make the same file name once cleaned.
+    let text = format!(">q/1\n{seq}\n>q_1\n{seq}\n");
+    let (_, submitted) = submit(
+        &server,
+        json!({"fastx": text, "databases": ["tsv", {"name": "sqlite", "options": {"z": 3}}]}),
+    )
+    .await;
+    let id = submitted["session"].as_str().unwrap();
+    let session = finished(&server, id).await;
+    let response = client()
+        .get(server.url(&format!("/api/sessions/{id}/download")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let files = unzip(&response.bytes().await.unwrap());
+    let names: BTreeSet<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "README.md",
+            "q_1__sqlite-2.tsv",
+            "q_1__sqlite.tsv",
+            "q_1__tsv-2.tsv",
+            "q_1__tsv.tsv",
+            "session.json",
+        ])
+    );
+    let stored: Value = serde_json::from_str(&files["session.json"]).unwrap();
+    assert_eq!(stored, session);
+    for (file, query, database) in [
+        ("q_1__tsv.tsv", "q/1", "tsv"),
+        ("q_1__tsv-2.tsv", "q_1", "tsv"),
+        ("q_1__sqlite.tsv", "q/1", "sqlite"),
+        ("q_1__sqlite-2.tsv", "q_1", "sqlite"),
+    ] {
+        assert!(files["README.md"].contains(&format!(
+            "`{file}`: query `{query}` in database `{database}`"
+        )));
+        let hits = pair(&session, query, database)["result"]["hits"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let lines: Vec<&str> = files[file].lines().collect();
+        assert_eq!(
+            lines[0],
+            "index\tID\thas_metadata\tCovXK\tCovXB\tCovYK\tCovYB\tLat\tLong\tDepth\tSite\tFiltered"
+        );
+        assert_eq!(lines.len(), hits.len() + 1);
+        for (line, hit) in lines[1..].iter().zip(&hits) {
+            let cells: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cells[1], hit["ID"].as_str().unwrap());
+            assert_eq!(
+                cells[3].parse::<f64>().unwrap(),
+                hit["CovXK"].as_f64().unwrap()
+            );
+            if let Some(site) = hit["metadata"][3].as_str() {
+                assert_eq!(cells[10], site);
+            }
+        }
+    }
+    // z = 3 on sqlite, 0 on tsv: different k-mer counts.
+    assert_eq!(
+        pair(&session, "q/1", "sqlite")["result"]["indexes"][0]["kmer_size"],
+        28
+    );
+
+    // kmviz 0.8's query-and-download, multipart with bare option names.
+    let form = new_form()
+        .text("z", "4")
+        .text("coverage", "0.5")
+        .text("index", "pa")
+        .part(
+            "fastx",
+            reqwest::multipart::Part::bytes(format!(">x\n{seq}\n").into_bytes()).file_name("q.fa"),
+        );
+    let response = client()
+        .post(server.url("/api/query/parquet"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let files = unzip(&response.bytes().await.unwrap());
+    let tsv = &files["x__parquet.tsv"];
+    assert!(
+        tsv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("pa\tD1\ttrue\t1\t1\t"),
+        "{tsv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kmviz_08_form_arrow_stream_and_events() {
+    let (server, _dir) = instance("form", "");
+    let (text, _) = fasta(2, 1);
+    let form = new_form()
+        .text("database", "tsv")
+        .text("database", "mariadb")
+        .text("tsv#z", "4")
+        .text("tsv#coverage", "0.5")
+        .text("mariadb#index", "abs")
+        .part(
+            "fastx",
+            reqwest::multipart::Part::bytes(text.into_bytes()).file_name("q.fa"),
+        );
+    let response = client()
+        .post(server.url("/api/query"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let id = response.json::<Value>().await.unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Events: progress while running, then one `end`.
+    let events = client()
+        .get(server.url(&format!("/api/sessions/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let body = tokio::time::timeout(Duration::from_secs(60), events.text())
+        .await
+        .expect("the event stream ends with the job")
+        .unwrap();
+    let kinds: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(kinds.last(), Some(&"end"), "{body}");
+    assert!(kinds[..kinds.len() - 1].iter().all(|k| *k == "progress"));
+    let last: Value = serde_json::from_str(
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["status"], "done");
+    assert_eq!(
+        last["progress"],
+        json!({"total": 6, "finished": 6, "failed": 0})
+    );
+
+    let session = finished(&server, &id).await;
+    assert_eq!(session["databases"][0]["options"]["z"], 4.0);
+    assert_eq!(session["databases"][1]["options"]["index"], json!(["abs"]));
+    assert_eq!(
+        pair(&session, "a0", "mariadb")["result"]["indexes"][0]["abundance"],
+        true
+    );
+
+    // The same session as an Arrow IPC stream.
+    let response = client()
+        .get(server.url(&format!("/api/sessions/{id}")))
+        .header("accept", "application/vnd.apache.arrow.stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let bytes = response.bytes().await.unwrap();
+    let reader =
+        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let hits: usize = session["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["result"]["hits"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(rows, hits);
+    let batch = &batches[0];
+    let schema = batch.schema();
+    assert_eq!(
+        schema.field_with_name("Lat").unwrap().data_type(),
+        &DataType::Float64
+    );
+    assert_eq!(
+        schema.field_with_name("Filtered").unwrap().data_type(),
+        &DataType::Boolean
+    );
+    let ids = batch
+        .column_by_name("ID")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let first = &session["pairs"][0]["result"]["hits"][0];
+    assert_eq!(ids.value(0), first["ID"].as_str().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_names_what_is_wrong() {
+    let extra = "\n[input]\nmax_query = 2\nmax_query_size = 150\n[api]\nmax_body_size = 4096\n";
+    let (server, _dir) = instance("errors", extra);
+    let seq = &records("pa_dataset", 1)[0].seq;
+    let refused = |status: u16, body: &Value, message: &str| {
+        assert_eq!(body["error"].as_str(), Some(message), "{body}");
+        assert_eq!(status, 400, "{body}");
+    };
+
+    let three = format!(">a\n{seq}\n>b\n{seq}\n>c\n{seq}\n");
+    let limits = InputLimits {
+        max_query: 2,
+        max_query_size: 150,
+        ..InputLimits::default()
+    };
+    let reason = parse_queries(three.as_bytes(), &limits)
+        .unwrap_err()
+        .to_string();
+    let (status, body) = submit(&server, json!({"fastx": three, "databases": ["tsv"]})).await;
+    refused(status, &body, &reason);
+
+    let long = format!(">long\n{}\n", "ACGT".repeat(40));
+    let reason = parse_queries(long.as_bytes(), &limits)
+        .unwrap_err()
+        .to_string();
+    let (status, body) = submit(&server, json!({"fastx": long, "databases": ["tsv"]})).await;
+    refused(status, &body, &reason);
+
+    let one = format!(">a\n{seq}\n");
+    let (status, body) = submit(&server, json!({"fastx": one, "databases": ["tsv", "nope"]})).await;
+    refused(
+        status,
+        &body,
+        "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv",
+    );
+    let (status, body) = submit(
+        &server,
+        json!({"fastx": one, "databases": [{"name": "tsv", "options": {"k": 3}}]}),
+    )
+    .await;
+    refused(
+        status,
+        &body,
+        "database 'tsv': unknown option 'k'; known options: z, coverage, index",
+    );
+    let (status, body) = submit(
+        &server,
+        json!({"fastx": one, "databases": [{"name": "tsv", "options": {"z": 7}}]}),
+    )
+    .await;
+    refused(
+        status,
+        &body,
+        "database 'tsv': option 'z' is 7, outside [0, 5]",
+    );
+    let (status, body) = submit(
+        &server,
+        json!({"fastx": one, "databases": [{"name": "tsv", "options": {"index": ["pa", "zz"]}}]}),
+    )
+    .await;
+    refused(
+        status,
+        &body,
+        "database 'tsv': option 'index' is 'zz'; choose one of [\"abs\", \"pa\"]",
+    );
+    let (status, body) = submit(&server, json!({"fastx": one, "databases": []})).await;
+    refused(status, &body, "no database chosen");
+    let (status, body) = submit(&server, json!({"fastx": one, "databases": ["tsv", "tsv"]})).await;
+    refused(status, &body, "database 'tsv' is chosen twice");
+    let (status, body) = submit(&server, json!({"fasta": one, "databases": ["tsv"]})).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `fasta`"),
+        "{body}"
+    );
+
+    // Too large a body: 413, whatever its form.
+    let big = ">a\n".to_owned() + &"A".repeat(8000);
+    let (status, _) = submit(&server, json!({"fastx": big, "databases": ["tsv"]})).await;
+    assert_eq!(status, 413);
+    let form = new_form()
+        .text("database", "tsv")
+        .part("fastx", reqwest::multipart::Part::bytes(big.into_bytes()));
+    let response = client()
+        .post(server.url("/api/query"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    // kmviz 0.8 forms.
+    let form = new_form().text("database", "tsv");
+    let response = client()
+        .post(server.url("/api/query"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    refused(
+        status,
+        &response.json().await.unwrap(),
+        "the form has no 'fastx' file",
+    );
+    let form = new_form()
+        .text("database", "tsv")
+        .text("tsv#z", "three")
+        .part(
+            "fastx",
+            reqwest::multipart::Part::bytes(one.clone().into_bytes()),
+        );
+    let response = client()
+        .post(server.url("/api/query"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    refused(
+        status,
+        &response.json().await.unwrap(),
+        "database 'tsv': option 'z' expects a number",
+    );
+    let form = new_form().part("fastx", reqwest::multipart::Part::bytes(one.into_bytes()));
+    let response = client()
+        .post(server.url("/api/query/nope"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    refused(
+        status,
+        &response.json().await.unwrap(),
+        "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv",
+    );
+
+    // Unknown sessions: 404 everywhere.
+    for path in ["", "/events", "/download"] {
+        let (status, body) = get_json(&server.url(&format!("/api/sessions/f00d{path}"))).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"], "no session 'f00d'");
+    }
+    let response = client()
+        .delete(server.url("/api/sessions/f00d"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // Metadata pages.
+    let (status, page) =
+        get_json(&server.url("/api/databases/tsv/metadata?offset=10&limit=3")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 15);
+    assert_eq!(page["columns"][0], json!({"name": "ID", "type": "text"}));
+    assert_eq!(page["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(page["rows"][0][0], "D11", "D3 is missing, so row 10 is D11");
+    assert_eq!(page["rows"][0][1], json!(rows()[10].lat));
+    // MySQL tables are paged by id: D0 D1 D10 .. D15 D2 D4 D5.
+    let (_, by_id) =
+        get_json(&server.url("/api/databases/mariadb/metadata?offset=10&limit=3")).await;
+    assert_eq!(by_id["total"], 15);
+    let ids: Vec<&str> = by_id["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["D5", "D6", "D7"]);
+    for database in ["sqlite", "parquet"] {
+        let (_, other) = get_json(&server.url(&format!(
+            "/api/databases/{database}/metadata?offset=10&limit=3"
+        )))
+        .await;
+        assert_eq!(other, page, "{database}");
+    }
+    let (status, body) = get_json(&server.url("/api/databases/nope/metadata")).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body["error"],
+        "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv"
+    );
+    let (status, body) = get_json(&server.url("/api/databases/tsv/metadata?limit=20000")).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"],
+        "limit 20000 is above the largest page, 10000"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_route_and_info_describes_the_databases() {
+    let (server, _dir) = instance(
+        "openapi",
+        "\n[databases.tsv.defaults]\nz = { value = 3, hide = true }\ncoverage = 0.4\n",
+    );
+    let (status, doc) = get_json(&server.url("/api/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from([
+            "/api/info",
+            "/api/databases/{db}/metadata",
+            "/api/query",
+            "/api/query/{db}",
+            "/api/sessions/{id}",
+            "/api/sessions/{id}/events",
+            "/api/sessions/{id}/download",
+            "/api/openapi.json",
+        ])
+    );
+    let (_, info) = get_json(&server.url("/api/info")).await;
+    let tsv = info["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "tsv")
+        .unwrap();
+    assert_eq!(tsv["provider"], "kmindex");
+    assert_eq!(
+        tsv["indexes"],
+        json!([
+            {"name": "abs", "smer_size": 25, "abundance": true, "samples": 16},
+            {"name": "pa", "smer_size": 25, "abundance": false, "samples": 16},
+        ])
+    );
+    assert_eq!(tsv["metadata"]["rows"], 15);
+    let z = &tsv["options"][0];
+    assert_eq!(
+        (
+            z["name"].as_str(),
+            z["value"].as_f64(),
+            z["hidden"].as_bool()
+        ),
+        (Some("z"), Some(3.0), Some(true))
+    );
+    assert_eq!(tsv["options"][1]["value"], 0.4);
+    assert_eq!(tsv["options"][2]["type"], "multi_choice");
+    assert_eq!(tsv["options"][2]["default"], json!(["abs", "pa"]));
+}
