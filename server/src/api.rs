@@ -13,11 +13,16 @@ pub mod openapi;
 pub mod query;
 pub mod sessions;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::model::query::InputLimits;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 
 use crate::config::{Preselection, UiConfig};
 use crate::jobs::Jobs;
@@ -52,4 +57,62 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// Puts `router` behind HTTP basic authentication with `users` (name → password).
+pub fn require_basic_auth(router: Router, users: BTreeMap<String, String>) -> Router {
+    let users = Arc::new(users);
+    router.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let users = Arc::clone(&users);
+            async move {
+                if authorized(&request, &users) {
+                    next.run(request).await
+                } else {
+                    unauthorized()
+                }
+            }
+        },
+    ))
+}
+
+fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
+    let Some(credentials) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+        })
+        .and_then(|v| String::from_utf8(v).ok())
+    else {
+        return false;
+    };
+    let Some((user, password)) = credentials.split_once(':') else {
+        return false;
+    };
+    users
+        .get(user)
+        .is_some_and(|expected| same_bytes(expected.as_bytes(), password.as_bytes()))
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the prefix.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized() -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(serde_json::json!({"error": "authentication required"})),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"kmviz\""),
+    );
+    response
 }

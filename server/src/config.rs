@@ -437,8 +437,8 @@ pub fn parse<T: DeserializeOwned>(text: &str, format: Format) -> Result<T, Strin
             serde_path_to_error::deserialize(de).map_err(located)
         }
         Format::Yaml => {
-            let de = serde_yaml_ng::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(de).map_err(located)
+            // The YAML parser names the place itself.
+            serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
         }
     }
 }
@@ -718,14 +718,14 @@ mod tests {
         let config: Config = parse(text, Format::Toml).unwrap();
         let error = config.databases(Path::new(".")).unwrap_err();
         assert!(
-            error.starts_with("databases.A.metadata.params: unknown field `colour`"),
+            error.starts_with("databases.A.metadata.params.colour: unknown field `colour`"),
             "{error}"
         );
         let error = parse::<Config>("databases: {}\ninptu: {}\n", Format::Yaml).unwrap_err();
         assert!(error.contains("unknown field `inptu`"), "{error}");
         assert!(error.contains("line 2"), "{error}");
         let error = parse::<Config>("[input]\nmax_qeury = 3\n", Format::Toml).unwrap_err();
-        assert!(error.starts_with("input: "), "{error}");
+        assert!(error.starts_with("input.max_qeury: "), "{error}");
         assert!(error.contains("max_qeury"), "{error}");
     }
 }

@@ -145,6 +145,9 @@ fn readme(session: &Session, listing: &str) -> String {
     )
 }
 
+/// One hit with its query, database and result.
+type Row<'a> = (&'a str, &'a str, &'a Hit, &'a PairResult);
+
 /// Every hit of `session` as one Arrow IPC stream: `query`, `database`, `index`, `ID`,
 /// `has_metadata`, the coverage columns, the per-k-mer and per-base vectors, then the union of
 /// the databases' metadata columns (text where two databases disagree on a column's type).
@@ -164,11 +167,11 @@ pub fn arrow_stream(session: &Session) -> Result<Vec<u8>, String> {
             }
         }
     }
-    let rows: Vec<(&str, &str, &Hit, &PairResult)> = results
+    let rows: Vec<Row> = results
         .iter()
         .flat_map(|(q, d, r)| r.hits.iter().map(move |h| (*q, *d, h, *r)))
         .collect();
-    let text = |f: &dyn Fn(&(&str, &str, &Hit, &PairResult)) -> String| -> ArrayRef {
+    let text = |f: &dyn Fn(&Row) -> String| -> ArrayRef {
         let mut b = StringBuilder::new();
         rows.iter().for_each(|r| b.append_value(f(r)));
         Arc::new(b.finish())

@@ -1,6 +1,7 @@
 //! A kmviz instance put together: databases opened, session store opened (sessions left running
 //! by a previous process marked interrupted, old ones purged), jobs, and the API's router.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use anyhow::Context;
 use axum::Router;
 
 use crate::api::{self, AppState, Settings};
-use crate::config::{Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
+use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
 use crate::engine::{Engine, default_data_dir};
 use crate::jobs::Jobs;
 use crate::session::{SessionStore, SqliteStore};
@@ -23,6 +24,8 @@ pub struct Instance {
     /// Where the session store lives.
     pub data_dir: PathBuf,
     pub retention_days: u64,
+    /// HTTP basic credentials (user → password); everything is open without.
+    pub users: Option<BTreeMap<String, String>>,
 }
 
 impl Instance {
@@ -44,6 +47,10 @@ impl Instance {
                 .as_ref()
                 .map_or_else(default_data_dir, |d| base.join(d)),
             retention_days: config.sessions.retention_days,
+            users: match &config.auth {
+                Some(Auth::Users(users)) => Some(users.clone()),
+                _ => None,
+            },
         })
     }
 
@@ -114,10 +121,13 @@ impl Instance {
         }
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
         jobs.keep_for(Duration::from_secs(self.retention_days * 86_400));
-        let router = api::router(AppState {
+        let mut router = api::router(AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(self.settings),
         });
+        if let Some(users) = self.users {
+            router = api::require_basic_auth(router, users);
+        }
         Ok((router, jobs))
     }
 }

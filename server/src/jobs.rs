@@ -144,30 +144,43 @@ impl Jobs {
 
     fn update(&self, id: &str, change: impl FnOnce(&mut Session)) {
         if let Some(running) = self.running.lock().expect("not poisoned").get(id) {
-            running.session.send_modify(change);
+            // A cancelled session keeps what it had when cancelled.
+            running.session.send_if_modified(|session| {
+                let open = session.status == Status::Running;
+                if open {
+                    change(session);
+                }
+                open
+            });
         }
     }
 
     /// Ends a running session with `status`: unfinished pairs become cancelled. Returns false
-    /// when it was not running (any more).
+    /// when it was not running (any more). Watchers see the end once the store has it.
     async fn finish(&self, id: &str, status: Status) -> bool {
-        let Some(running) = self.running.lock().expect("not poisoned").remove(id) else {
-            return false;
-        };
-        if status != Status::Done {
-            // Not from the job itself: stop it (its pairs' tasks go with its JoinSet).
-            running.task.abort();
-        }
         let mut cancelled = Vec::new();
-        running.session.send_modify(|session| {
-            for (position, pair) in session.pairs.iter_mut().enumerate() {
-                if pair.state == PairState::Pending {
-                    pair.state = PairState::Cancelled;
-                    cancelled.push((position, pair.clone()));
-                }
+        {
+            let running = self.running.lock().expect("not poisoned");
+            let Some(job) = running.get(id) else {
+                return false;
+            };
+            if job.session.borrow().status != Status::Running {
+                return false; // another call is finishing it
             }
-            session.status = status;
-        });
+            if status != Status::Done {
+                // Not from the job itself: stop it (its pairs' tasks go with its JoinSet).
+                job.task.abort();
+            }
+            job.session.send_modify(|session| {
+                for (position, pair) in session.pairs.iter_mut().enumerate() {
+                    if pair.state == PairState::Pending {
+                        pair.state = PairState::Cancelled;
+                        cancelled.push((position, pair.clone()));
+                    }
+                }
+                session.status = status;
+            });
+        }
         for (position, pair) in &cancelled {
             if let Err(e) = self.store.save_pair(id, *position, pair).await {
                 tracing::error!("session {id}: {e}");
@@ -176,6 +189,8 @@ impl Jobs {
         if let Err(e) = self.store.set_status(id, status).await {
             tracing::error!("session {id}: {e}");
         }
+        // Dropping the sender ends the watchers' streams.
+        self.running.lock().expect("not poisoned").remove(id);
         true
     }
 

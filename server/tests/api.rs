@@ -796,7 +796,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
     let last: Value = serde_json::from_str(
         body.lines()
             .filter_map(|l| l.strip_prefix("data: "))
-            .last()
+            .next_back()
             .unwrap(),
     )
     .unwrap();
@@ -1109,4 +1109,66 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
     assert_eq!(tsv["options"][1]["value"], 0.4);
     assert_eq!(tsv["options"][2]["type"], "multi_choice");
     assert_eq!(tsv["options"][2]["default"], json!(["abs", "pa"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_authentication_guards_everything_when_configured() {
+    let (server, _dir) = instance("auth", "\n[auth]\nalice = \"s3cret\"\n");
+    let url = server.url("/api/info");
+    let response = client().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Basic realm=\"kmviz\""
+    );
+    let wrong = client()
+        .get(&url)
+        .basic_auth("alice", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let stranger = client()
+        .get(server.url("/api/sessions/x"))
+        .basic_auth("bob", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 401);
+    let right = client()
+        .get(&url)
+        .basic_auth("alice", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_capped_with_a_count_of_what_is_not_shown() {
+    let (server, _dir) = instance("cap", "\n[engine]\nmax_results = 3\n");
+    let seq = &records("pa_dataset", 1)[0].seq;
+    // Coverage 0 keeps every sample of both sub-indexes: 32 hits, 3 kept.
+    let (_, submitted) = submit(
+        &server,
+        json!({"fastx": format!(">q\n{seq}\n"), "databases": [{"name": "tsv", "options": {"coverage": 0}}]}),
+    )
+    .await;
+    let id = submitted["session"].as_str().unwrap();
+    let session = finished(&server, id).await;
+    let result = &pair(&session, "q", "tsv")["result"];
+    assert_eq!(result["hits"].as_array().unwrap().len(), 3);
+    assert_eq!(result["not_shown"], 29);
+    // The best are kept: D1 holds the whole query in both sub-indexes.
+    assert_eq!(result["hits"][0]["ID"], "D1");
+    assert_eq!(result["hits"][0]["CovXK"], 1.0);
+    let zip = client()
+        .get(server.url(&format!("/api/sessions/{id}/download")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(unzip(&zip)["README.md"].contains("3 samples (29 more not shown)"));
 }

@@ -27,12 +27,15 @@ fn scratch(tag: &str) -> PathBuf {
     dir
 }
 
-/// Every file under `dir` by relative path, with the absolute paths some of them hold blanked.
+/// Every file the demo made under `dir` by relative path (not the sessions a served demo
+/// keeps there), with the absolute paths some of them hold blanked.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() {
+            if path == root.join("sessions") {
+                continue;
+            } else if path.is_dir() {
                 walk(root, &path, out);
             } else {
                 let text = std::fs::read(&path).unwrap();

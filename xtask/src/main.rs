@@ -1,8 +1,9 @@
 //! Project chores, run as `cargo xtask <task>`:
 //!
 //! - `test`: installs what the test suite needs and is missing (the wasm target, g++ with
-//!   Debian's nlohmann-json3-dev and libfmt-dev for the number oracle), then runs every test
-//!   and checks that the shared model builds for the browser.
+//!   Debian's nlohmann-json3-dev and libfmt-dev for the number oracle, MariaDB's server for the
+//!   `mysql` MetaDB: the tests start a private one), then runs every test and checks that the
+//!   shared model builds for the browser.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -27,6 +28,7 @@ fn test() -> Result<(), String> {
         ("g++", "/usr/bin/g++"),
         ("nlohmann-json3-dev", "/usr/include/nlohmann/json.hpp"),
         ("libfmt-dev", "/usr/include/fmt/format.h"),
+        ("mariadb-server", "/usr/sbin/mariadbd"),
     ])?;
     ensure_rust_target("wasm32-unknown-unknown")?;
     run("cargo", &["test", "--workspace", "--locked"])?;

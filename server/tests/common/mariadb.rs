@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 pub struct MariaDb {
     pub port: u16,
     dir: PathBuf,
+    /// The shell that runs the server and stops it when the test process ends (never waited
+    /// for: it outlives the tests by design).
+    _watchdog: std::process::Child,
 }
 
 impl MariaDb {
@@ -85,7 +88,7 @@ fn start() -> MariaDb {
         dir = dir.display(),
         parent = std::process::id(),
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -111,7 +114,11 @@ fn start() -> MariaDb {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let server = MariaDb { port, dir };
+    let server = MariaDb {
+        port,
+        dir,
+        _watchdog: watchdog,
+    };
     let out = Command::new("mariadb")
         .args(["--no-defaults", "-uroot"])
         .arg(format!("--socket={}", server.dir.join("sock").display()))
