@@ -24,7 +24,7 @@ pub struct ConfigError {
 }
 
 /// The configuration file, as written.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub databases: BTreeMap<String, DatabaseConfig>,

@@ -158,6 +158,9 @@ pub enum RequestError {
     Option { database: String, reason: String },
 }
 
+/// A database named by a request, with the option values the request sets.
+pub type Selection = (String, OptionValues);
+
 /// The instance's databases and how pairs run.
 #[derive(Debug)]
 pub struct Engine {
@@ -212,10 +215,7 @@ impl Engine {
     }
 
     /// Checks the chosen databases and their option values, filling in the others.
-    pub fn check(
-        &self,
-        chosen: Vec<(String, OptionValues)>,
-    ) -> Result<Vec<DatabaseRun>, RequestError> {
+    pub fn check(&self, chosen: Vec<Selection>) -> Result<Vec<DatabaseRun>, RequestError> {
         if chosen.is_empty() {
             return Err(RequestError::NoDatabase);
         }

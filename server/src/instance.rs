@@ -56,22 +56,6 @@ impl Instance {
 
     /// The embedded demo's instance: its survey as database `survey`, sessions beside it.
     pub fn demo(demo: &crate::demo::Demo, data_dir: &Path) -> Instance {
-        let config = Config {
-            databases: Default::default(),
-            input: Default::default(),
-            default: Default::default(),
-            api: Default::default(),
-            auth: None,
-            engine: Default::default(),
-            sessions: Default::default(),
-            ui: Default::default(),
-            cache: None,
-            html: None,
-            notif: None,
-            plugins: None,
-            assets: None,
-            preset: None,
-        };
         let survey = DatabaseSpec {
             name: crate::demo::SUB_INDEX.into(),
             provider: ProviderSpec::Kmindex {
@@ -96,8 +80,8 @@ impl Instance {
             .into(),
             presets: None,
         };
-        let mut instance =
-            Instance::from_config(&config, data_dir).expect("the empty configuration is valid");
+        let mut instance = Instance::from_config(&Config::default(), data_dir)
+            .expect("the empty configuration is valid");
         instance.databases = vec![survey];
         instance.settings.default.database = vec![crate::demo::SUB_INDEX.into()];
         instance.data_dir = data_dir.join("sessions");

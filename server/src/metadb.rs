@@ -143,10 +143,9 @@ pub fn normalise(
         let column = batch.column(i);
         let target = if geo_columns.contains(&field.name().as_str()) {
             if !matches!(
-                column_kind(&normal_type(field.data_type())),
-                ColumnKind::Integer
-            ) && normal_type(field.data_type()) != DataType::Float64
-            {
+                normal_type(field.data_type()),
+                DataType::Int64 | DataType::Float64
+            ) {
                 return Err(MetaDbError(format!(
                     "geodata column '{}' holds {}, not numbers",
                     field.name(),

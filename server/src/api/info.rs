@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::Value as Json_;
+use serde_json::Value as JsonValue;
 
 use super::AppState;
 use crate::config::{Preselection, UiConfig};
@@ -42,7 +42,7 @@ struct DatabaseInfo {
     options: Vec<OptionSpec>,
     metadata: MetadataInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
-    presets: Option<Json_>,
+    presets: Option<JsonValue>,
 }
 
 #[derive(Serialize)]

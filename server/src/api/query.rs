@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::engine::Engine;
+use crate::engine::{Engine, Selection};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -107,6 +107,49 @@ fn queries(fastx: &[u8], limits: &InputLimits) -> Result<Vec<app::model::query::
     parse_queries(fastx, limits).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
+/// The queries file and the chosen databases with their options, from kmviz 0.8's form:
+/// `database` fields and `<database>#<option>` fields.
+fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selection>), ApiError> {
+    let fastx = form
+        .fastx
+        .ok_or_else(|| ApiError::bad_request("the form has no 'fastx' file"))?;
+    let names: Vec<String> = form
+        .fields
+        .iter()
+        .filter(|(k, _)| k == "database")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let mut texts: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (key, value) in form.fields {
+        if key == "database" {
+            continue;
+        }
+        let (database, option) = key.split_once('#').ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown field '{key}'; option fields are named <database>#<option>"
+            ))
+        })?;
+        if !names.iter().any(|n| n == database) {
+            return Err(ApiError::bad_request(format!(
+                "field '{key}' sets an option of database '{database}', which is not chosen"
+            )));
+        }
+        texts
+            .entry(database.to_owned())
+            .or_default()
+            .entry(option.to_owned())
+            .or_default()
+            .push(value);
+    }
+    let mut chosen = Vec::new();
+    for name in names {
+        engine.database(&name)?;
+        let options = options_from_form(engine, &name, texts.remove(&name).unwrap_or_default())?;
+        chosen.push((name, options));
+    }
+    Ok((fastx, chosen))
+}
+
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let engine = state.jobs.engine();
     let is_form = request
@@ -115,50 +158,10 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let (queries, chosen) = if is_form {
-        let form = read_form(
-            Multipart::from_request(request, &())
-                .await
-                .map_err(|e| ApiError::bad_request(e.body_text()))?,
-        )
-        .await?;
-        let fastx = form
-            .fastx
-            .ok_or_else(|| ApiError::bad_request("the form has no 'fastx' file"))?;
-        let names: Vec<String> = form
-            .fields
-            .iter()
-            .filter(|(k, _)| k == "database")
-            .map(|(_, v)| v.clone())
-            .collect();
-        let mut texts: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-        for (key, value) in &form.fields {
-            if key == "database" {
-                continue;
-            }
-            let (database, option) = key.split_once('#').ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "unknown field '{key}'; option fields are named <database>#<option>"
-                ))
-            })?;
-            if !names.iter().any(|n| n == database) {
-                return Err(ApiError::bad_request(format!(
-                    "field '{key}' sets an option of database '{database}', which is not chosen"
-                )));
-            }
-            texts
-                .entry(database.to_owned())
-                .or_default()
-                .entry(option.to_owned())
-                .or_default()
-                .push(value.clone());
-        }
-        let mut chosen = Vec::new();
-        for name in names {
-            engine.database(&name)?;
-            let options =
-                options_from_form(engine, &name, texts.remove(&name).unwrap_or_default())?;
-            chosen.push((name, options));
-        }
+        let multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let (fastx, chosen) = chosen_from_form(engine, read_form(multipart).await?)?;
         (queries(&fastx, &state.settings.api_limits)?, chosen)
     } else {
         let Json(body) = Json::<JsonQuery>::from_request(request, &()).await?;
