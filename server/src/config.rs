@@ -487,6 +487,28 @@ impl Config {
         .filter(|(_, set)| *set)
         .map(|(key, _)| format!("'{key}' (a kmviz 0.8 setting) is ignored by this server"))
         .collect();
+        let api = &self.api;
+        if !api.enabled || !api.with_query || !api.with_download {
+            warnings.push(
+                "api.enabled, api.with_query and api.with_download are ignored: the app itself \
+                 uses the API"
+                    .into(),
+            );
+        }
+        let defaults = ApiConfig::default();
+        if (&api.route, &api.query_route, &api.download_route)
+            != (
+                &defaults.route,
+                &defaults.query_route,
+                &defaults.download_route,
+            )
+        {
+            warnings.push(
+                "api routes are fixed (/api/query, /api/sessions/...): api.route, \
+                           api.query_route and api.download_route are ignored"
+                    .into(),
+            );
+        }
         for (name, db) in &self.databases {
             if db.kind == "kmindex-cli" && db.params.get("executable").is_some_and(|e| !e.is_null())
             {

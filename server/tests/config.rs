@@ -198,6 +198,7 @@ fn kmviz_08_examples_load() {
         assert_eq!(config.input.max_query, 4294967296);
         let warnings = config.warnings().join("\n");
         assert!(warnings.contains("'cache'"), "{warnings}");
+        assert!(warnings.contains("api.enabled"), "{warnings}");
         if name.ends_with("toml") {
             assert!(warnings.contains("databases.Local.params.executable is ignored"));
             let local = databases.iter().find(|d| d.name == "Local").unwrap();
