@@ -1,5 +1,9 @@
-//! kmviz's browser app. For now it holds the [`model`]: the types and checks the browser and the
-//! server share (query input, provider option schemas, per-sample results). The model has no
-//! server or UI dependencies so that it builds for both the host and `wasm32-unknown-unknown`.
+//! kmviz's browser app: the [`model`] the browser and the server share (query input, provider
+//! option schemas, results and coverage, sessions), and, with the `csr` feature, the Leptos app
+//! itself (`ui`), built for `wasm32-unknown-unknown` by `cargo xtask web`. The model has no server
+//! or UI dependencies so that the server uses it without compiling Leptos.
 
 pub mod model;
+
+#[cfg(feature = "csr")]
+mod ui;

@@ -24,6 +24,8 @@ pub struct Instance {
     /// Where the session store lives.
     pub data_dir: PathBuf,
     pub retention_days: u64,
+    /// The built browser app (see [`crate::web`]).
+    pub site: PathBuf,
     /// HTTP basic credentials (user → password); everything is open without.
     pub users: Option<BTreeMap<String, String>>,
 }
@@ -47,6 +49,7 @@ impl Instance {
                 .as_ref()
                 .map_or_else(default_data_dir, |d| base.join(d)),
             retention_days: config.sessions.retention_days,
+            site: crate::web::default_site(),
             users: match &config.auth {
                 Some(Auth::Users(users)) => Some(users.clone()),
                 _ => None,
@@ -109,6 +112,13 @@ impl Instance {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(self.settings),
         });
+        match crate::web::router(&self.site) {
+            Some(web) => router = router.merge(web),
+            None => tracing::warn!(
+                "no web app in {}: build it with `cargo xtask web` (the API is served)",
+                self.site.display()
+            ),
+        }
         if let Some(users) = self.users {
             router = api::require_basic_auth(router, users);
         }

@@ -1,8 +1,8 @@
 //! kmviz's server: the kmindex engine ([`kmindex`]), the providers that answer queries
 //! ([`provider`]), the MetaDBs that hold sample metadata ([`metadb`]), the query [`engine`]
 //! (checking, running, joining), [`jobs`] and the [`session`] store, file exports ([`export`]),
-//! the [`config`]uration, the HTTP API ([`api`]), the [`instance`] that ties them, the embedded
-//! [`demo`] and the command line ([`cli`]).
+//! the [`config`]uration, the HTTP API ([`api`]), the browser app's files ([`web`]), the
+//! [`instance`] that ties them, the embedded [`demo`] and the command line ([`cli`]).
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
@@ -18,6 +18,7 @@ pub mod kmindex;
 pub mod metadb;
 pub mod provider;
 pub mod session;
+pub mod web;
 
 use std::net::SocketAddr;
 

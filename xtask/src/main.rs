@@ -2,17 +2,30 @@
 //!
 //! - `test`: installs what the test suite needs and is missing (the wasm target, g++ with
 //!   Debian's nlohmann-json3-dev and libfmt-dev for the number oracle, MariaDB's server for the
-//!   `mysql` MetaDB: the tests start a private one), then runs every test and checks that the
-//!   shared model builds for the browser.
+//!   `mysql` MetaDB: the tests start a private one), builds the web app, then runs every test.
+//! - `web`: builds the browser app into `site/`: the `app` crate for `wasm32-unknown-unknown`
+//!   (size-optimised), its JavaScript bindings (by `wasm-bindgen-cli-support`, the same version
+//!   as the `wasm-bindgen` in `Cargo.lock`, so the two always match), the page and the styles,
+//!   each with a gzip copy for the server to send as is.
+//! - `run`: `web`, then the server on the embedded demo (arguments go to `kmviz demo`).
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
     let result = match task.as_deref() {
         Some("test") => test(),
-        _ => Err("usage: cargo xtask test".to_owned()),
+        Some("web") => web(),
+        Some("run") => web().and_then(|()| {
+            let mut all = vec!["run", "--release", "--locked", "-p", "kmviz", "--", "demo"];
+            let rest: Vec<String> = args.collect();
+            all.extend(rest.iter().map(String::as_str));
+            run("cargo", &all)
+        }),
+        _ => Err("usage: cargo xtask test|web|run".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,9 +42,65 @@ fn test() -> Result<(), String> {
         ("nlohmann-json3-dev", "/usr/include/nlohmann/json.hpp"),
         ("libfmt-dev", "/usr/include/fmt/format.h"),
         ("mariadb-server", "/usr/sbin/mariadbd"),
+        ("chromium", "/usr/bin/chromium"),
+        ("npm", "/usr/bin/npm"),
     ])?;
-    ensure_rust_target("wasm32-unknown-unknown")?;
+    web()?;
     run("cargo", &["test", "--workspace", "--locked"])?;
+    browser_tests()
+}
+
+/// The browser tests (`e2e/`), against the debug `kmviz` the tests built and the app in `site/`.
+fn browser_tests() -> Result<(), String> {
+    let e2e = root().join("e2e");
+    if !e2e.join("node_modules/playwright-core").is_dir() {
+        run_in(&e2e, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    let bin = target_dir().join("debug/kmviz");
+    let status = Command::new("node")
+        .arg(e2e.join("app.test.mjs"))
+        .env("KMVIZ_BIN", &bin)
+        .env("KMVIZ_SITE", root().join("site"))
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the browser tests failed ({status})"))
+    }
+}
+
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("xtask: (in {}) {program} {}", dir.display(), args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed ({status})", args.join(" ")))
+    }
+}
+
+/// The workspace's root folder.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the workspace")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const WASM_PROFILE: &str = "wasm-release";
+
+fn web() -> Result<(), String> {
+    ensure_rust_target(WASM_TARGET)?;
     run(
         "cargo",
         &[
@@ -39,10 +108,70 @@ fn test() -> Result<(), String> {
             "--locked",
             "-p",
             "app",
+            "--lib",
+            "--features",
+            "csr",
             "--target",
-            "wasm32-unknown-unknown",
+            WASM_TARGET,
+            "--profile",
+            WASM_PROFILE,
         ],
-    )
+    )?;
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join(WASM_PROFILE)
+        .join("app.wasm");
+    let site = root().join("site");
+    let pkg = site.join("pkg");
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::create_dir_all(&pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
+    eprintln!(
+        "xtask: wasm-bindgen {} -> {}",
+        wasm.display(),
+        pkg.display()
+    );
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| e.to_string())?
+        .typescript(false)
+        // The library's default omits it; the page's `init()` needs it to find the wasm.
+        .omit_default_module_path(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .out_name("app")
+        .generate(&pkg)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    for (from, to) in [
+        ("app/index.html", "index.html"),
+        ("style/kmviz.css", "kmviz.css"),
+    ] {
+        std::fs::copy(root().join(from), site.join(to)).map_err(|e| format!("{from}: {e}"))?;
+    }
+    for file in ["index.html", "kmviz.css", "pkg/app.js", "pkg/app_bg.wasm"] {
+        gzip_copy(&site.join(file))?;
+    }
+    let size = |p: &str| std::fs::metadata(site.join(p)).map_or(0, |m| m.len());
+    eprintln!(
+        "xtask: site/ ready: app_bg.wasm {} KB ({} KB gzip)",
+        size("pkg/app_bg.wasm") / 1024,
+        size("pkg/app_bg.wasm.gz") / 1024
+    );
+    Ok(())
+}
+
+/// Writes `path.gz` beside `path`.
+fn gzip_copy(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let bytes = std::fs::read(path).map_err(fail)?;
+    let mut gz = PathBuf::from(path).into_os_string();
+    gz.push(".gz");
+    let file = std::fs::File::create(&gz).map_err(fail)?;
+    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::best());
+    encoder.write_all(&bytes).map_err(fail)?;
+    encoder.finish().map_err(fail)?;
+    Ok(())
 }
 
 /// Installs with apt the packages whose marker file is missing.

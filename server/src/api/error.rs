@@ -41,10 +41,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // Server-side details go to the log, not to clients.
+        let message = if self.status.is_server_error() {
             tracing::error!("{}", self.message);
-        }
-        let body = Json(serde_json::json!({ "error": self.message }));
+            "internal error (details are in the server's log)".to_owned()
+        } else {
+            self.message
+        };
+        let body = Json(serde_json::json!({ "error": message }));
         (self.status, body).into_response()
     }
 }

@@ -1,0 +1,123 @@
+//! The one HTTP client of the app: kmviz's JSON API.
+
+use gloo_net::http::Request;
+use serde::Deserialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::model::options::{OptionSpec, OptionValues};
+use crate::model::query::InputLimits;
+use crate::model::session::Session;
+
+/// What the app reads of `GET /api/info`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Info {
+    pub databases: Vec<DatabaseInfo>,
+    pub default: Preselection,
+    pub input: InputLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DatabaseInfo {
+    pub name: String,
+    pub provider: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub options: Vec<OptionSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Preselection {
+    #[serde(default)]
+    pub database: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct Submitted {
+    session: String,
+}
+
+async fn read<T: serde::de::DeserializeOwned>(
+    response: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<T, String> {
+    let response = response.map_err(|e| format!("the server cannot be reached: {e}"))?;
+    if response.ok() {
+        response.json().await.map_err(|e| e.to_string())
+    } else {
+        match response.json::<ErrorBody>().await {
+            Ok(body) => Err(body.error),
+            Err(_) => Err(format!("the server answered {}", response.status())),
+        }
+    }
+}
+
+pub async fn info() -> Result<Info, String> {
+    read(Request::get("/api/info").send().await).await
+}
+
+/// Submits `fastx` to `databases` (name, options); returns the session id.
+pub async fn submit(
+    fastx: String,
+    databases: Vec<(String, OptionValues)>,
+) -> Result<String, String> {
+    let body = serde_json::json!({
+        "fastx": fastx,
+        "databases": databases
+            .into_iter()
+            .map(|(name, options)| serde_json::json!({"name": name, "options": options}))
+            .collect::<Vec<_>>(),
+    });
+    let request = Request::post("/api/query")
+        .json(&body)
+        .map_err(|e| e.to_string())?;
+    let submitted: Submitted = read(request.send().await).await?;
+    Ok(submitted.session)
+}
+
+pub async fn session(id: &str) -> Result<Session, String> {
+    read(Request::get(&format!("/api/sessions/{id}")).send().await).await
+}
+
+pub fn cancel(id: String) {
+    leptos::task::spawn_local(async move {
+        let _ = Request::delete(&format!("/api/sessions/{id}")).send().await;
+    });
+}
+
+/// Calls `update` with session `id` now, on every progress event while its job runs, and once
+/// more when it ends.
+pub fn follow(id: String, update: impl Fn(Result<Session, String>) + Clone + 'static) {
+    let fetch = {
+        let (id, update) = (id.clone(), update.clone());
+        move || {
+            let (id, update) = (id.clone(), update.clone());
+            leptos::task::spawn_local(async move { update(session(&id).await) });
+        }
+    };
+    fetch();
+    let Ok(events) = web_sys::EventSource::new(&format!("/api/sessions/{id}/events")) else {
+        return;
+    };
+    let on_progress = {
+        let fetch = fetch.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| fetch())
+    };
+    let on_end = {
+        let events = events.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            events.close();
+            fetch();
+        })
+    };
+    let _ =
+        events.add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+    let _ = events.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
+    // The listeners live as long as the page.
+    on_progress.forget();
+    on_end.forget();
+}

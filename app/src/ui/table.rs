@@ -1,0 +1,115 @@
+//! The table of one (query, database) pair: one row per sample found, sortable by any column.
+
+use std::cmp::Ordering;
+
+use leptos::prelude::*;
+
+use crate::model::session::{Hit, PairResult, Value};
+
+/// A cell, for display and for sorting.
+fn cells(hit: &Hit) -> Vec<Value> {
+    let c = &hit.coverage;
+    let mut row = vec![
+        Value::Text(hit.id.clone()),
+        Value::Text(hit.index.clone()),
+        Value::Float(c.cov_xk),
+        Value::Float(c.cov_xb),
+        c.cov_yk.map_or(Value::Null, Value::Float),
+        c.cov_yb.map_or(Value::Null, Value::Float),
+    ];
+    row.extend(hit.metadata.iter().cloned());
+    row
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::Float(f) => format!("{f:.3}"),
+        Value::Text(t) => t.clone(),
+    }
+}
+
+/// Nulls last; numbers by value; text by text.
+fn compare(a: &Value, b: &Value) -> Ordering {
+    let number = |v: &Value| match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        Value::Boolean(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => show(a).cmp(&show(b)),
+        },
+    }
+}
+
+#[component]
+pub fn ResultTable(result: PairResult) -> impl IntoView {
+    let mut headers: Vec<String> = ["ID", "index", "CovXK", "CovXB", "CovYK", "CovYB"]
+        .map(String::from)
+        .to_vec();
+    headers.extend(result.columns.iter().map(|c| c.name.clone()));
+    let rows: Vec<Vec<Value>> = result.hits.iter().map(cells).collect();
+    // (column, descending)
+    let sort: RwSignal<Option<(usize, bool)>> = RwSignal::new(None);
+    let sorted = move || {
+        let mut rows = rows.clone();
+        if let Some((column, descending)) = sort.get() {
+            rows.sort_by(|a, b| {
+                let order = compare(&a[column], &b[column]);
+                if descending { order.reverse() } else { order }
+            });
+        }
+        rows
+    };
+    let not_shown = result.not_shown;
+    let count = result.hits.len();
+    view! {
+        <p class="count">
+            {format!("{count} samples")}
+            {(not_shown > 0).then(|| format!(" ({not_shown} more not shown)"))}
+        </p>
+        <table class="hits">
+            <thead>
+                <tr>
+                    {headers
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, h)| {
+                            let arrow = move || match sort.get() {
+                                Some((c, false)) if c == i => " ▲",
+                                Some((c, true)) if c == i => " ▼",
+                                _ => "",
+                            };
+                            view! {
+                                <th data-column=h.clone() on:click=move |_| sort.update(|s| {
+                                    *s = match *s {
+                                        Some((c, false)) if c == i => Some((i, true)),
+                                        _ => Some((i, false)),
+                                    }
+                                })>{h.clone()}{arrow}</th>
+                            }
+                        })
+                        .collect_view()}
+                </tr>
+            </thead>
+            <tbody>
+                {move || {
+                    sorted()
+                        .into_iter()
+                        .map(|row| view! {
+                            <tr>{row.iter().map(|v| view! { <td>{show(v)}</td> }).collect_view()}</tr>
+                        })
+                        .collect_view()
+                }}
+            </tbody>
+        </table>
+    }
+}
