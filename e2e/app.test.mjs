@@ -92,6 +92,27 @@ try {
     assert.ok(values[0] > 20, `warmest station ${values[0]}`);
   });
 
+  await step("filters", async () => {
+    const where = page.locator("input.where");
+    await where.fill("Tmp > 3");
+    await where.press("Enter");
+    assert.match(await page.locator(".filter-error").textContent(),
+      /^at character 1: no column 'Tmp'; the columns are: ID, index, CovXK/);
+    await where.fill("Temp > 26 AND biome = 'Trades'");
+    await where.press("Enter");
+    await page.locator(".filter-error").waitFor({ state: "detached" });
+    const rows = page.locator("table.hits tbody tr");
+    const n = await rows.count();
+    assert.ok(n > 0);
+    const temps = (await page.locator("table.hits tbody tr td:nth-child(10)").allTextContents()).map(Number);
+    const biomes = await page.locator("table.hits tbody tr td:nth-child(12)").allTextContents();
+    assert.ok(temps.every((t) => t > 26), temps.join(","));
+    assert.ok(biomes.every((b) => b === "Trades"), biomes.join(","));
+    assert.match(await page.locator("p.count").textContent(), new RegExp(`^${n} of \\d+ samples`));
+    await where.fill("");
+    await where.press("Enter");
+  });
+
   await step("switches-query", async () => {
     await page.locator("select.query").selectOption("absent");
     assert.equal(await page.locator("table.hits tbody tr").count(), 0);

@@ -6,8 +6,10 @@
 //!   and the checking of the values a user sets.
 //! - [`results`]: what a provider answers for one query and one sample, and the coverage derived
 //!   from it (formulas documented there).
+//! - [`filter`]: row filters written like an SQL `WHERE` clause, evaluated in the browser.
 //! - [`session`]: a stored session: queries, databases, job state and joined results.
 
+pub mod filter;
 pub mod options;
 pub mod query;
 pub mod results;

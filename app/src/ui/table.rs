@@ -1,10 +1,13 @@
-//! The table of one (query, database) pair: one row per sample found, sortable by any column.
+//! The table of one (query, database) pair: one row per sample found, sortable by any column,
+//! filtered by a `WHERE`-style expression (evaluated here, see [`crate::model::filter`]) and by
+//! hiding rows with missing values.
 
 use std::cmp::Ordering;
 
 use leptos::prelude::*;
 
-use crate::model::session::{Hit, PairResult, Value};
+use crate::model::filter::Filter;
+use crate::model::session::{ColumnKind, Hit, PairResult, Value};
 
 /// A cell, for display and for sorting.
 fn cells(hit: &Hit) -> Vec<Value> {
@@ -52,15 +55,46 @@ fn compare(a: &Value, b: &Value) -> Ordering {
 
 #[component]
 pub fn ResultTable(result: PairResult) -> impl IntoView {
-    let mut headers: Vec<String> = ["ID", "index", "CovXK", "CovXB", "CovYK", "CovYB"]
-        .map(String::from)
-        .to_vec();
-    headers.extend(result.columns.iter().map(|c| c.name.clone()));
+    let mut columns: Vec<(String, ColumnKind)> = [
+        ("ID", ColumnKind::Text),
+        ("index", ColumnKind::Text),
+        ("CovXK", ColumnKind::Float),
+        ("CovXB", ColumnKind::Float),
+        ("CovYK", ColumnKind::Float),
+        ("CovYB", ColumnKind::Float),
+    ]
+    .map(|(n, k)| (n.to_owned(), k))
+    .to_vec();
+    columns.extend(result.columns.iter().map(|c| (c.name.clone(), c.kind)));
+    let headers: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
     let rows: Vec<Vec<Value>> = result.hits.iter().map(cells).collect();
     // (column, descending)
     let sort: RwSignal<Option<(usize, bool)>> = RwSignal::new(None);
+    let filter_text = RwSignal::new(String::new());
+    let complete_only = RwSignal::new(false);
+    let filter = Memo::new(move |_| {
+        let text = filter_text.get();
+        if text.trim().is_empty() {
+            Ok(None)
+        } else {
+            Filter::parse(&text, &columns)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+    });
     let sorted = move || {
         let mut rows = rows.clone();
+        if let Ok(Some(filter)) = filter.get() {
+            rows.retain(|r| filter.matches(r));
+        }
+        if complete_only.get() {
+            // CovYK and CovYB are missing by nature for presence/absence indexes.
+            rows.retain(|r| {
+                r.iter()
+                    .enumerate()
+                    .all(|(i, v)| i == 4 || i == 5 || *v != Value::Null)
+            });
+        }
         if let Some((column, descending)) = sort.get() {
             rows.sort_by(|a, b| {
                 let order = compare(&a[column], &b[column]);
@@ -71,9 +105,23 @@ pub fn ResultTable(result: PairResult) -> impl IntoView {
     };
     let not_shown = result.not_shown;
     let count = result.hits.len();
+    let shown = Memo::new(move |_| sorted());
     view! {
+        <div class="filters">
+            <input
+                class="where"
+                type="text"
+                placeholder="filter: Temp > 26 AND Biome = 'Trades'"
+                on:change=move |ev| filter_text.set(event_target_value(&ev))
+            />
+            <label class="complete">
+                <input type="checkbox" on:change=move |ev| complete_only.set(event_target_checked(&ev)) />
+                " hide rows with missing values"
+            </label>
+            {move || filter.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e}</p> })}
+        </div>
         <p class="count">
-            {format!("{count} samples")}
+            {move || format!("{} of {count} samples", shown.get().len())}
             {(not_shown > 0).then(|| format!(" ({not_shown} more not shown)"))}
         </p>
         <table class="hits">
@@ -102,7 +150,8 @@ pub fn ResultTable(result: PairResult) -> impl IntoView {
             </thead>
             <tbody>
                 {move || {
-                    sorted()
+                    shown
+                        .get()
                         .into_iter()
                         .map(|row| view! {
                             <tr>{row.iter().map(|v| view! { <td>{show(v)}</td> }).collect_view()}</tr>
