@@ -38,6 +38,15 @@ const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
 
+/// Polls `check` until it holds (the app renders after events, not within them).
+async function until(what, check, ms = 10000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const steps = [];
 async function step(name, body) {
   await body();
@@ -66,7 +75,8 @@ try {
     const bad = join(data, "bad.fq");
     writeFileSync(bad, "@r1\nACGT\n+\nII\n");
     await page.locator('.upload input[type="file"]').setInputFiles(bad);
-    const message = await page.locator(".sidebar .error").textContent();
+    // The file is read asynchronously: wait for its message.
+    const message = await page.locator(".sidebar .error", { hasText: "bad.fq" }).textContent();
     assert.match(message, /^bad\.fq: the input is not valid FASTA\/FASTQ/);
   });
 
@@ -77,13 +87,14 @@ try {
     await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
     await page.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
-    assert.ok(await page.locator("table.hits tbody tr").count() > 10);
+    await until("the table's rows", async () => (await page.locator("table.hits tbody tr").count()) > 10);
   });
 
   await step("sorts", async () => {
     const header = page.locator('table.hits th[data-column="Temp"]');
     await header.click();
     await header.click(); // descending
+    await until("the descending arrow", async () => (await header.textContent()).endsWith("▼"));
     const temps = await page.locator("table.hits tbody tr td:nth-child(10)").allTextContents();
     const values = temps.map(Number);
     assert.ok(values.length > 10);
@@ -101,6 +112,8 @@ try {
     await where.fill("Temp > 26 AND biome = 'Trades'");
     await where.press("Enter");
     await page.locator(".filter-error").waitFor({ state: "detached" });
+    await until("the filtered count", async () => /^\d+ of \d+ samples/.test(await page.locator("p.count").textContent())
+      && !(await page.locator("p.count").textContent()).startsWith("34 of"));
     const rows = page.locator("table.hits tbody tr");
     const n = await rows.count();
     assert.ok(n > 0);
@@ -113,12 +126,27 @@ try {
     await where.press("Enter");
   });
 
+  await step("opens-a-sample-in-sequence", async () => {
+    const first = page.locator("table.hits tbody tr").first();
+    const id = await first.locator("td").first().textContent();
+    await first.click();
+    const view = page.locator(`.sequence[data-sample="${id}"]`);
+    await view.waitFor();
+    assert.ok(await view.locator("svg.coverage polyline").count() === 1);
+    // One shaded letter per base of the query.
+    const query = queries.split(">")[1].split("\n").slice(1).join("");
+    assert.equal(await view.locator(".letters .base").count(), query.length);
+  });
+
   await step("switches-query", async () => {
+    await page.locator('.tab[data-tab="table"]').click();
+    await page.locator("table.hits").waitFor();
     await page.locator("select.query").selectOption("absent");
-    assert.equal(await page.locator("table.hits tbody tr").count(), 0);
+    await until("the absent query's empty table", async () =>
+      (await page.locator("p.count").textContent()) === "0 of 0 samples");
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
     await page.locator("select.query").selectOption("polar_diatom");
-    assert.ok(await page.locator("table.hits tbody tr").count() > 0);
+    await until("the polar diatom's rows", async () => (await page.locator("table.hits tbody tr").count()) > 0);
   });
 
   await step("reloads-the-session-url", async () => {
@@ -126,7 +154,7 @@ try {
     await page.reload();
     await page.locator('.progress[data-status="done"]').waitFor();
     assert.equal(page.url(), url);
-    assert.ok(await page.locator("table.hits tbody tr").count() > 10);
+    await until("the reloaded table", async () => (await page.locator("table.hits tbody tr").count()) > 10);
   });
 
   await step("narrow-screen", async () => {

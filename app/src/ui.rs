@@ -5,6 +5,7 @@
 
 mod api;
 mod options;
+mod sequence;
 mod sidebar;
 mod table;
 
@@ -76,7 +77,8 @@ fn App() -> impl IntoView {
     }
 }
 
-/// Progress, the pair chooser and the table of the chosen pair.
+/// Progress, the pair chooser, and the chosen pair's Table and Sequence tabs (clicking a row in
+/// the table opens its sample in Sequence).
 #[component]
 fn Results(session: Session) -> impl IntoView {
     let progress = session.progress();
@@ -98,6 +100,24 @@ fn Results(session: Session) -> impl IntoView {
             .iter()
             .find(|p| p.query == query.get() && p.database == database.get())
             .cloned()
+    };
+    let sequences: Vec<(String, String)> = session
+        .queries
+        .iter()
+        .map(|q| (q.name.clone(), q.seq.clone()))
+        .collect();
+    // The sample shown in Sequence: (sub-index, id).
+    let sample: RwSignal<Option<(String, String)>> = RwSignal::new(None);
+    let tab = RwSignal::new("table");
+    Effect::new(move |_| {
+        // A new pair starts on its table.
+        let _ = (query.get(), database.get());
+        sample.set(None);
+        tab.set("table");
+    });
+    let open = move |index: String, id: String| {
+        sample.set(Some((index, id)));
+        tab.set("sequence");
     };
     view! {
         <section class="progress" data-status=status>
@@ -122,10 +142,36 @@ fn Results(session: Session) -> impl IntoView {
                 </select>
             </label>
         </nav>
+        <nav class="tabs">
+            <button class="tab" data-tab="table" aria-pressed=move || (tab.get() == "table").to_string()
+                on:click=move |_| tab.set("table")>"Table"</button>
+            <button class="tab" data-tab="sequence" aria-pressed=move || (tab.get() == "sequence").to_string()
+                on:click=move |_| tab.set("sequence")>"Sequence"</button>
+        </nav>
         {move || match chosen() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
             Some(pair) => match (pair.state, pair.result) {
-                (PairState::Done, Some(result)) => view! { <table::ResultTable result=result /> }.into_any(),
+                (PairState::Done, Some(result)) if tab.get() == "sequence" => {
+                    let seq = sequences
+                        .iter()
+                        .find(|(name, _)| *name == pair.query)
+                        .map(|(_, s)| s.clone())
+                        .unwrap_or_default();
+                    let found = sample.get().and_then(|(index, id)| {
+                        result.hits.iter().find(|h| h.index == index && h.id == id).cloned()
+                    });
+                    match found {
+                        Some(hit) => {
+                            let abundance = result
+                                .indexes
+                                .iter()
+                                .any(|i| i.name == hit.index && i.abundance);
+                            view! { <sequence::SequenceView hit=hit query=seq abundance=abundance /> }.into_any()
+                        }
+                        None => view! { <p class="hint">"Click a sample in the table to see it here."</p> }.into_any(),
+                    }
+                }
+                (PairState::Done, Some(result)) => view! { <table::ResultTable result=result on_open=open /> }.into_any(),
                 (PairState::Failed, _) => view! { <p class="error" role="alert">{pair.error.unwrap_or_default()}</p> }.into_any(),
                 (PairState::Cancelled, _) => view! { <p class="hint">"Cancelled."</p> }.into_any(),
                 _ => view! { <p class="hint">"Running…"</p> }.into_any(),

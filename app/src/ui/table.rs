@@ -53,8 +53,12 @@ fn compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// `on_open(sub-index, id)` is called when a row is clicked.
 #[component]
-pub fn ResultTable(result: PairResult) -> impl IntoView {
+pub fn ResultTable(
+    result: PairResult,
+    on_open: impl Fn(String, String) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let mut columns: Vec<(String, ColumnKind)> = [
         ("ID", ColumnKind::Text),
         ("index", ColumnKind::Text),
@@ -153,8 +157,14 @@ pub fn ResultTable(result: PairResult) -> impl IntoView {
                     shown
                         .get()
                         .into_iter()
-                        .map(|row| view! {
-                            <tr>{row.iter().map(|v| view! { <td>{show(v)}</td> }).collect_view()}</tr>
+                        .map(|row| {
+                            let (index, id) = (show(&row[1]), show(&row[0]));
+                            let on_open = on_open.clone();
+                            view! {
+                                <tr on:click=move |_| on_open(index.clone(), id.clone())>
+                                    {row.iter().map(|v| view! { <td>{show(v)}</td> }).collect_view()}
+                                </tr>
+                            }
                         })
                         .collect_view()
                 }}

@@ -1,0 +1,54 @@
+//! The Sequence view of one sample: its coverage along the query, per base (covered or not for
+//! presence/absence, mean abundance for abundance indexes), as a chart and as the query's letters
+//! shaded by that value.
+
+use leptos::prelude::*;
+
+use crate::model::session::Hit;
+
+#[component]
+pub fn SequenceView(hit: Hit, query: String, abundance: bool) -> impl IntoView {
+    let bases = hit.coverage.bases.clone();
+    let top = bases.iter().copied().fold(0.0_f64, f64::max).max(1.0);
+    let width = bases.len().max(1);
+    // One point per base, y growing downwards in SVG.
+    let points: String = bases
+        .iter()
+        .enumerate()
+        .map(|(x, y)| format!("{x},{:.3} {},{:.3}", top - y, x + 1, top - y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let letters = query
+        .chars()
+        .zip(bases.iter().copied().chain(std::iter::repeat(0.0)))
+        .map(|(letter, value)| {
+            let shade = format!("--v:{:.3}", value / top);
+            view! { <span class="base" style=shade>{letter.to_string()}</span> }
+        })
+        .collect_view();
+    let measure = if abundance {
+        "mean abundance per base"
+    } else {
+        "covered by a k-mer found"
+    };
+    view! {
+        <section class="sequence" data-sample=hit.id.clone()>
+            <h2>{format!("{} — {measure}", hit.id)}</h2>
+            <p class="count">
+                {format!(
+                    "CovXK {:.3}, CovXB {:.3}{}",
+                    hit.coverage.cov_xk,
+                    hit.coverage.cov_xb,
+                    hit.coverage
+                        .cov_yb
+                        .map(|y| format!(", CovYB {y:.3}"))
+                        .unwrap_or_default()
+                )}
+            </p>
+            <svg class="coverage" viewBox=format!("0 0 {width} {top}") preserveAspectRatio="none">
+                <polyline points=points />
+            </svg>
+            <p class="letters">{letters}</p>
+        </section>
+    }
+}
