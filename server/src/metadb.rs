@@ -320,8 +320,85 @@ pub fn batch_from_rows(
     RecordBatch::try_new(Arc::clone(schema), arrays).map_err(|e| MetaDbError(e.to_string()))
 }
 
-/// The MetaDB schema for SQL columns `(name, kind)`, with `idx` renamed `ID` and first.
-pub fn sql_schema(
+/// What the SQL MetaDBs share whatever their driver: the schema and the statements, with
+/// identifiers quoted by `quote`.
+#[derive(Debug)]
+pub struct SqlTable {
+    pub schema: SchemaRef,
+    pub geodata: Option<Geodata>,
+    /// `SELECT` list in schema order.
+    select: String,
+    from: String,
+    id_column: String,
+}
+
+/// Ids per `IN (...)` statement (SQLite allows 32766 parameters, MySQL 65535).
+pub const IDS_PER_STATEMENT: usize = 500;
+
+impl SqlTable {
+    /// The table `table` with columns `(name, kind)` whose column `idx` holds ids; `source`
+    /// names it in errors.
+    pub fn new(
+        columns: &[(String, ColumnKind)],
+        table: &str,
+        idx: &str,
+        geodata: Option<Geodata>,
+        quote: char,
+        source: &str,
+    ) -> Result<SqlTable, MetaDbError> {
+        let (schema, order) = sql_schema(columns, idx, geodata.as_ref(), source)?;
+        let select = order
+            .iter()
+            .map(|&i| quote_identifier(&columns[i].0, quote))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(SqlTable {
+            schema,
+            geodata,
+            select,
+            from: quote_identifier(table, quote),
+            id_column: quote_identifier(idx, quote),
+        })
+    }
+
+    pub fn count_sql(&self) -> String {
+        format!("SELECT COUNT(*) FROM {}", self.from)
+    }
+
+    /// The rows of `n` ids, given as `?` parameters.
+    pub fn fetch_sql(&self, n: usize) -> String {
+        let marks = vec!["?"; n].join(", ");
+        format!(
+            "SELECT {} FROM {} WHERE {} IN ({marks})",
+            self.select, self.from, self.id_column
+        )
+    }
+
+    /// A page ordered by `order` (`rowid`, or the id column when `None`), with `LIMIT ?` and
+    /// `OFFSET ?` parameters.
+    pub fn page_sql(&self, order: Option<&str>) -> String {
+        format!(
+            "SELECT {} FROM {} ORDER BY {} LIMIT ? OFFSET ?",
+            self.select,
+            self.from,
+            order.unwrap_or(&self.id_column)
+        )
+    }
+
+    /// The count a `count_sql` statement answered.
+    pub fn count_of(&self, rows: &[Vec<Value>], source: &str) -> Result<usize, MetaDbError> {
+        match rows.first().and_then(|r| r.first()) {
+            Some(Value::Integer(n)) => Ok(*n as usize),
+            _ => Err(MetaDbError(format!(
+                "{source}: COUNT(*) answered no number"
+            ))),
+        }
+    }
+}
+
+/// The MetaDB schema for SQL columns `(name, kind)`, with `idx` renamed `ID` and first, and
+/// the source's column order for it.
+fn sql_schema(
     columns: &[(String, ColumnKind)],
     idx: &str,
     geodata: Option<&Geodata>,
@@ -358,7 +435,6 @@ pub fn sql_schema(
             }
         }
     }
-    // Order of the source's columns in the schema: id first.
     let mut order = vec![id_at];
     order.extend((0..columns.len()).filter(|&i| i != id_at));
     let fields: Vec<Field> = order

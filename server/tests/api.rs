@@ -113,7 +113,7 @@ fn write_metadata(dir: &Path, table: &str) {
     writer.close().unwrap();
 
     let mut sql = format!(
-        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (Sample VARCHAR(16) PRIMARY KEY, \
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (Sample VARCHAR(16), \
          Lat DOUBLE, `Long` DOUBLE, Depth INT, Site VARCHAR(32), Filtered BOOLEAN); "
     );
     for r in rows() {

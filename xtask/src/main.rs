@@ -222,15 +222,7 @@ fn ensure_rust_target(target: &str) -> Result<(), String> {
     run("rustup", &["target", "add", target])
 }
 
+/// Runs `program` in the workspace's root folder.
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    eprintln!("xtask: {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{program} {} failed ({status})", args.join(" ")))
-    }
+    run_in(&root(), program, args)
 }

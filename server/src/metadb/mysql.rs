@@ -8,11 +8,8 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool, Row};
 
-use super::{MetaDb, MetaDbError, batch_from_rows, quote_identifier, sql_schema};
+use super::{IDS_PER_STATEMENT, MetaDb, MetaDbError, SqlTable, batch_from_rows, quote_identifier};
 use crate::provider::BoxFuture;
-
-/// Ids per `IN (...)` statement.
-const IDS_PER_STATEMENT: usize = 500;
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +24,8 @@ pub struct Connection {
 #[derive(Debug)]
 pub struct MysqlMetaDb {
     pool: Pool,
-    schema: SchemaRef,
-    select: String,
-    from: String,
-    id_column: String,
+    table: SqlTable,
     source: String,
-    geodata: Option<Geodata>,
 }
 
 impl MysqlMetaDb {
@@ -56,9 +49,11 @@ impl MysqlMetaDb {
         let pool = Pool::new(opts);
         let fail = |e: &dyn std::fmt::Display| MetaDbError(format!("{source}: {e}"));
         let mut conn = pool.get_conn().await.map_err(|e| fail(&e))?;
-        let from = quote_identifier(table, '`');
         let probe = conn
-            .prep(format!("SELECT * FROM {from} WHERE 1 = 0"))
+            .prep(format!(
+                "SELECT * FROM {} WHERE 1 = 0",
+                quote_identifier(table, '`')
+            ))
             .await
             .map_err(|e| fail(&e))?;
         let columns: Vec<(String, ColumnKind)> = probe
@@ -72,20 +67,10 @@ impl MysqlMetaDb {
             })
             .collect();
         drop(conn);
-        let (schema, order) = sql_schema(&columns, idx, geodata.as_ref(), &source)?;
-        let select = order
-            .iter()
-            .map(|&i| quote_identifier(&columns[i].0, '`'))
-            .collect::<Vec<_>>()
-            .join(", ");
         Ok(MysqlMetaDb {
             pool,
-            schema,
-            select,
-            from,
-            id_column: quote_identifier(idx, '`'),
+            table: SqlTable::new(&columns, table, idx, geodata, '`', &source)?,
             source,
-            geodata,
         })
     }
 
@@ -145,25 +130,17 @@ fn value(cell: mysql_async::Value) -> Value {
 
 impl MetaDb for MysqlMetaDb {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.table.schema.clone()
     }
 
     fn geodata(&self) -> Option<&Geodata> {
-        self.geodata.as_ref()
+        self.table.geodata.as_ref()
     }
 
     fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
         Box::pin(async move {
-            let rows = self
-                .rows(format!("SELECT COUNT(*) FROM {}", self.from), Vec::new())
-                .await?;
-            match rows.first().and_then(|r| r.first()) {
-                Some(Value::Integer(n)) => Ok(*n as usize),
-                _ => Err(MetaDbError(format!(
-                    "{}: COUNT(*) answered no number",
-                    self.source
-                ))),
-            }
+            let rows = self.rows(self.table.count_sql(), Vec::new()).await?;
+            self.table.count_of(&rows, &self.source)
         })
     }
 
@@ -171,24 +148,19 @@ impl MetaDb for MysqlMetaDb {
         Box::pin(async move {
             let mut rows = Vec::new();
             for chunk in ids.chunks(IDS_PER_STATEMENT) {
-                let marks = vec!["?"; chunk.len()].join(", ");
-                let sql = format!(
-                    "SELECT {} FROM {} WHERE {} IN ({marks})",
-                    self.select, self.from, self.id_column
-                );
                 let params = chunk.iter().map(|id| id.as_str().into()).collect();
-                rows.extend(self.rows(sql, params).await?);
+                rows.extend(self.rows(self.table.fetch_sql(chunk.len()), params).await?);
             }
-            batch_from_rows(&self.schema, &rows)
+            batch_from_rows(&self.table.schema, &rows)
         })
     }
 
     fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
         Box::pin(async move {
-            let sql = format!("SELECT {} FROM {} LIMIT ? OFFSET ?", self.select, self.from);
+            // A table has no order of its own: pages follow the ids.
             let params = vec![(limit as u64).into(), (offset as u64).into()];
-            let rows = self.rows(sql, params).await?;
-            batch_from_rows(&self.schema, &rows)
+            let rows = self.rows(self.table.page_sql(None), params).await?;
+            batch_from_rows(&self.table.schema, &rows)
         })
     }
 }

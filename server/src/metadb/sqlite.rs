@@ -9,21 +9,13 @@ use arrow_schema::SchemaRef;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{MetaDb, MetaDbError, batch_from_rows, quote_identifier, sql_schema};
+use super::{IDS_PER_STATEMENT, MetaDb, MetaDbError, SqlTable, batch_from_rows};
 use crate::provider::BoxFuture;
-
-/// SQLite allows 32766 parameters per statement; stay well below.
-const IDS_PER_STATEMENT: usize = 500;
 
 #[derive(Debug)]
 pub struct SqliteMetaDb {
     connection: Arc<Mutex<Connection>>,
-    schema: SchemaRef,
-    /// `SELECT` list in schema order.
-    select: String,
-    from: String,
-    id_column: String,
-    geodata: Option<Geodata>,
+    table: SqlTable,
 }
 
 impl SqliteMetaDb {
@@ -59,19 +51,9 @@ impl SqliteMetaDb {
             return Err(fail(&format!("no table '{table}'")));
         }
         let source = format!("table '{table}' of {}", path.display());
-        let (schema, order) = sql_schema(&columns, idx, geodata.as_ref(), &source)?;
-        let select = order
-            .iter()
-            .map(|&i| quote_identifier(&columns[i].0, '"'))
-            .collect::<Vec<_>>()
-            .join(", ");
         Ok(SqliteMetaDb {
             connection: Arc::new(Mutex::new(connection)),
-            schema,
-            select,
-            from: quote_identifier(table, '"'),
-            id_column: quote_identifier(idx, '"'),
-            geodata,
+            table: SqlTable::new(&columns, table, idx, geodata, '"', &source)?,
         })
     }
 
@@ -129,49 +111,43 @@ fn value(cell: ValueRef<'_>) -> Value {
 
 impl MetaDb for SqliteMetaDb {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.table.schema.clone()
     }
 
     fn geodata(&self) -> Option<&Geodata> {
-        self.geodata.as_ref()
+        self.table.geodata.as_ref()
     }
 
     fn count(&self) -> BoxFuture<'_, Result<usize, MetaDbError>> {
-        let sql = format!("SELECT COUNT(*) FROM {}", self.from);
         Box::pin(async move {
-            let rows = self.rows(sql, Vec::new(), 1).await?;
-            match rows.first().and_then(|r| r.first()) {
-                Some(Value::Integer(n)) => Ok(*n as usize),
-                _ => Err(MetaDbError("sqlite: COUNT(*) answered no number".into())),
-            }
+            let rows = self.rows(self.table.count_sql(), Vec::new(), 1).await?;
+            self.table.count_of(&rows, "sqlite")
         })
     }
 
     fn fetch<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<RecordBatch, MetaDbError>> {
         Box::pin(async move {
+            let width = self.table.schema.fields().len();
             let mut rows = Vec::new();
             for chunk in ids.chunks(IDS_PER_STATEMENT) {
-                let marks = vec!["?"; chunk.len()].join(", ");
-                let sql = format!(
-                    "SELECT {} FROM {} WHERE {} IN ({marks})",
-                    self.select, self.from, self.id_column
-                );
                 let params = chunk.iter().map(|id| id.clone().into()).collect();
-                rows.extend(self.rows(sql, params, self.schema.fields().len()).await?);
+                rows.extend(
+                    self.rows(self.table.fetch_sql(chunk.len()), params, width)
+                        .await?,
+                );
             }
-            batch_from_rows(&self.schema, &rows)
+            batch_from_rows(&self.table.schema, &rows)
         })
     }
 
     fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY rowid LIMIT ?1 OFFSET ?2",
-            self.select, self.from
-        );
         Box::pin(async move {
             let params = vec![(limit as i64).into(), (offset as i64).into()];
-            let rows = self.rows(sql, params, self.schema.fields().len()).await?;
-            batch_from_rows(&self.schema, &rows)
+            let width = self.table.schema.fields().len();
+            let rows = self
+                .rows(self.table.page_sql(Some("rowid")), params, width)
+                .await?;
+            batch_from_rows(&self.table.schema, &rows)
         })
     }
 }
