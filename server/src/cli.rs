@@ -261,10 +261,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
 
 /// `$XDG_DATA_HOME/kmviz/demo`, else `~/.local/share/kmviz/demo`, else `./kmviz-demo`.
 fn default_demo_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
-    match data {
+    match crate::instance::user_data_dir() {
         Some(data) => data.join("kmviz/demo"),
         None => PathBuf::from("kmviz-demo"),
     }

@@ -5,7 +5,6 @@
 pub mod join;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -275,13 +274,4 @@ impl Engine {
             self.settings.max_results,
         ))
     }
-}
-
-/// The data folder when none is configured: `$XDG_DATA_HOME/kmviz` or `~/.local/share/kmviz`.
-pub fn default_data_dir() -> std::path::PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-        .unwrap_or_else(|| ".".into())
-        .join("kmviz")
 }

@@ -11,7 +11,7 @@ use axum::Router;
 
 use crate::api::{self, AppState, Settings};
 use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
-use crate::engine::{Engine, default_data_dir};
+use crate::engine::Engine;
 use crate::jobs::Jobs;
 use crate::session::{SessionStore, SqliteStore};
 
@@ -124,4 +124,16 @@ impl Instance {
         }
         Ok((router, jobs))
     }
+}
+
+/// The user's data folder: `$XDG_DATA_HOME`, else `~/.local/share`.
+pub fn user_data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+}
+
+/// The session store's folder when none is configured: `kmviz` in the user's data folder.
+fn default_data_dir() -> PathBuf {
+    user_data_dir().unwrap_or_else(|| ".".into()).join("kmviz")
 }

@@ -231,6 +231,19 @@ fn new_form() -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().percent_encode_noop()
 }
 
+async fn post_form(
+    server: &Server,
+    path: &str,
+    form: reqwest::multipart::Form,
+) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -732,12 +745,7 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
             "fastx",
             reqwest::multipart::Part::bytes(format!(">x\n{seq}\n").into_bytes()).file_name("q.fa"),
         );
-    let response = client()
-        .post(server.url("/api/query/parquet"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query/parquet", form).await;
     assert_eq!(response.status(), 200);
     let files = unzip(&response.bytes().await.unwrap());
     let tsv = &files["x__parquet.tsv"];
@@ -764,12 +772,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
             "fastx",
             reqwest::multipart::Part::bytes(text.into_bytes()).file_name("q.fa"),
         );
-    let response = client()
-        .post(server.url("/api/query"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query", form).await;
     assert_eq!(response.status(), 202);
     let id = response.json::<Value>().await.unwrap()["session"]
         .as_str()
@@ -944,22 +947,12 @@ async fn every_refusal_names_what_is_wrong() {
     let form = new_form()
         .text("database", "tsv")
         .part("fastx", reqwest::multipart::Part::bytes(big.into_bytes()));
-    let response = client()
-        .post(server.url("/api/query"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query", form).await;
     assert_eq!(response.status(), 413);
 
     // kmviz 0.8 forms.
     let form = new_form().text("database", "tsv");
-    let response = client()
-        .post(server.url("/api/query"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query", form).await;
     let status = response.status().as_u16();
     refused(
         status,
@@ -973,12 +966,7 @@ async fn every_refusal_names_what_is_wrong() {
             "fastx",
             reqwest::multipart::Part::bytes(one.clone().into_bytes()),
         );
-    let response = client()
-        .post(server.url("/api/query"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query", form).await;
     let status = response.status().as_u16();
     refused(
         status,
@@ -986,12 +974,7 @@ async fn every_refusal_names_what_is_wrong() {
         "database 'tsv': option 'z' expects a number",
     );
     let form = new_form().part("fastx", reqwest::multipart::Part::bytes(one.into_bytes()));
-    let response = client()
-        .post(server.url("/api/query/nope"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&server, "/api/query/nope", form).await;
     let status = response.status().as_u16();
     refused(
         status,
