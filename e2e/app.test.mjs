@@ -1,51 +1,31 @@
 // kmviz in a real browser: Debian's Chromium driven by playwright-core, against `kmviz demo`
-// (the binary from $KMVIZ_BIN, the app from $KMVIZ_SITE). Screenshots go to $KMVIZ_SHOTS (or
-// e2e/out); the folder is printed.
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// (see harness.mjs). Screenshots go to $KMVIZ_SHOTS (or e2e/out); the folder is printed.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchBrowser, startDemo, syntheticSession, until } from "./harness.mjs";
 
-const bin = process.env.KMVIZ_BIN;
-assert.ok(bin, "set KMVIZ_BIN to the kmviz binary");
 const shots = resolve(process.env.KMVIZ_SHOTS ?? join(import.meta.dirname, "out"));
 mkdirSync(shots, { recursive: true });
-const data = mkdtempSync(join(tmpdir(), "kmviz-e2e-"));
-
-// The demo server, on a free port.
-const server = spawn(bin, ["demo", "--data-dir", data, "--port", "0"], {
-  stdio: ["ignore", "ignore", "pipe"],
-});
-const base = await new Promise((ok, fail) => {
-  const lines = createInterface({ input: server.stderr });
-  lines.on("line", (line) => {
-    const m = line.match(/^kmviz demo is up\. Open (http:\/\/\S+)\/api\/info/);
-    if (m) ok(m[1]);
-  });
-  server.on("exit", (code) => fail(new Error(`kmviz demo exited (${code})`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+const { base, data, server } = await startDemo();
+const browser = await launchBrowser();
+const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+const assets = [];
+page.on("response", (r) => { if (r.url().includes("/assets/")) assets.push(`${r.status()} ${new URL(r.url()).pathname}`); });
 
-/// Polls `check` until it holds (the app renders after events, not within them).
-async function until(what, check, ms = 10000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// The result table of the pair shown.
+const pageOf = (tab) => page.locator(`.tab-page[data-page="${tab}"]`);
+const table = pageOf("table");
+const rows = table.locator("table.hits tbody tr[data-row]");
+const count = () => table.locator("p.count").textContent();
+const column = (n) => table.locator(`table.hits tbody tr[data-row] td:nth-child(${n})`).allTextContents();
+/// The Plotly figure's traces in a tab.
+const traces = (tab) => pageOf(tab).locator(".figure").evaluate((div) =>
+  (div.data ?? []).map((t) => ({ type: t.type, name: t.name, points: (t.customdata ?? t.lat ?? []).length })));
+const TEMP = 10, BIOME = 12;
 
 const steps = [];
 async function step(name, body) {
@@ -81,22 +61,23 @@ try {
   });
 
   const queries = readFileSync(join(data, "queries.fa"), "utf8");
+  let total = 0;
   await step("submits-and-shows-progress", async () => {
     await page.locator(".sidebar textarea").fill(queries);
     await page.locator(".submit").click();
     await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
     await page.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
-    await until("the table's rows", async () => (await page.locator("table.hits tbody tr").count()) > 10);
+    await until("the table's rows", async () => (await rows.count()) > 10);
+    total = Number((await count()).match(/^\d+ of (\d+) samples/)[1]);
   });
 
   await step("sorts", async () => {
-    const header = page.locator('table.hits th[data-column="Temp"]');
+    const header = table.locator('th[data-column="Temp"]');
     await header.click();
     await header.click(); // descending
     await until("the descending arrow", async () => (await header.textContent()).endsWith("▼"));
-    const temps = await page.locator("table.hits tbody tr td:nth-child(10)").allTextContents();
-    const values = temps.map(Number);
+    const values = (await column(TEMP)).map(Number);
     assert.ok(values.length > 10);
     assert.deepEqual(values, [...values].sort((a, b) => b - a));
     // The warm cyanobacterium lives in warm water.
@@ -104,62 +85,235 @@ try {
   });
 
   await step("filters", async () => {
-    const where = page.locator("input.where");
+    const where = table.locator("input.where");
     await where.fill("Tmp > 3");
     await where.press("Enter");
-    assert.match(await page.locator(".filter-error").textContent(),
+    assert.match(await table.locator(".filter-error").textContent(),
       /^at character 1: no column 'Tmp'; the columns are: ID, index, CovXK/);
     await where.fill("Temp > 26 AND biome = 'Trades'");
     await where.press("Enter");
-    await page.locator(".filter-error").waitFor({ state: "detached" });
-    await until("the filtered count", async () => /^\d+ of \d+ samples/.test(await page.locator("p.count").textContent())
-      && !(await page.locator("p.count").textContent()).startsWith("34 of"));
-    const rows = page.locator("table.hits tbody tr");
+    await table.locator(".filter-error").waitFor({ state: "detached" });
+    await until("the filtered count", async () => !(await count()).startsWith(`${total} of`));
     const n = await rows.count();
     assert.ok(n > 0);
-    const temps = (await page.locator("table.hits tbody tr td:nth-child(10)").allTextContents()).map(Number);
-    const biomes = await page.locator("table.hits tbody tr td:nth-child(12)").allTextContents();
+    const temps = (await column(TEMP)).map(Number);
     assert.ok(temps.every((t) => t > 26), temps.join(","));
-    assert.ok(biomes.every((b) => b === "Trades"), biomes.join(","));
-    assert.match(await page.locator("p.count").textContent(), new RegExp(`^${n} of \\d+ samples`));
+    assert.ok((await column(BIOME)).every((b) => b === "Trades"));
+    assert.match(await count(), new RegExp(`^${n} of ${total} samples`));
     await where.fill("");
     await where.press("Enter");
+    await until("the whole table", async () => (await count()).startsWith(`${total} of`));
+  });
+
+  await step("filters-a-column", async () => {
+    await table.locator('input[aria-label="Temp at least"]').fill("25");
+    await table.locator('input[aria-label="Temp at least"]').press("Enter");
+    await table.locator('input[aria-label="Biome contains"]').fill("trad");
+    await table.locator('input[aria-label="Biome contains"]').press("Enter");
+    await until("the column filters", async () => !(await count()).startsWith(`${total} of`));
+    assert.ok((await column(TEMP)).map(Number).every((t) => t >= 25));
+    assert.ok((await column(BIOME)).every((b) => b === "Trades"));
+  });
+
+  await step("exports-csv", async () => {
+    const shown = Number((await count()).match(/^(\d+) of/)[1]);
+    const [download] = await Promise.all([page.waitForEvent("download"), table.locator('button.export[data-format="csv"]').click()]);
+    assert.match(download.suggestedFilename(), /\.csv$/);
+    const lines = readFileSync(await download.path(), "utf8").trimEnd().split("\n");
+    assert.equal(lines[0], "ID,index,CovXK,CovXB,CovYK,CovYB,Lat,Long,Depth,Temp,Date,Biome,Layer");
+    assert.equal(lines.length, shown + 1);
+    assert.ok(lines.slice(1).every((l) => l.split(",")[11] === "Trades" && Number(l.split(",")[9]) >= 25));
+  });
+
+  await step("plots-the-filtered-rows", async () => {
+    const shown = Number((await count()).match(/^(\d+) of/)[1]);
+    await page.locator('.tab[data-tab="plot"]').click();
+    await until("the scatter", async () => (await traces("plot")).length > 0, 30000);
+    assert.deepEqual(await traces("plot"), [{ type: "scatter", name: "", points: shown }]);
+    // Clearing the table's filters redraws the plot with every row.
+    await page.locator('.tab[data-tab="table"]').click();
+    for (const label of ["Temp at least", "Biome contains"]) {
+      await table.locator(`input[aria-label="${label}"]`).fill("");
+      await table.locator(`input[aria-label="${label}"]`).press("Enter");
+    }
+    await until("the whole table", async () => (await count()).startsWith(`${total} of`));
+    await page.locator('.tab[data-tab="plot"]').click();
+    await until("every point", async () => (await traces("plot"))[0]?.points === total);
+  });
+
+  await step("plot-controls", async () => {
+    const plot = pageOf("plot");
+    await plot.locator(".column-colour select").selectOption("Biome");
+    await until("one trace per biome", async () => (await traces("plot")).length > 1);
+    const names = (await traces("plot")).map((t) => t.name);
+    assert.ok(names.every((n) => n.startsWith("Biome=")), names.join());
+    await plot.locator(".kind select").selectOption("Violin");
+    await until("violins", async () => (await traces("plot")).every((t) => t.type === "violin"));
+    await plot.locator(".kind select").selectOption("Parallel coordinates");
+    await until("parallel coordinates", async () => (await traces("plot"))[0]?.type === "parcoords");
+    // A bad choice is said, not drawn.
+    await plot.locator(".kind select").selectOption("Scatter");
+    await plot.locator(".column-y select").selectOption("");
+    assert.equal(await plot.locator(".figure-error").textContent(), "choose a column for Y (Scatter plots need both)");
+    await plot.locator(".column-y select").selectOption("Temp");
+    await plot.locator(".column-colour select").selectOption("");
+    await plot.locator(".trendline input").check();
+    await until("the trendline", async () => (await traces("plot")).some((t) => t.name === "OLS"));
+  });
+
+  await step("downloads-a-figure", async () => {
+    const plot = pageOf("plot");
+    for (const format of ["png", "svg", "json"]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), plot.locator(`.downloads button[data-format="${format}"]`).click()]);
+      assert.match(download.suggestedFilename(), new RegExp(`\\.${format}$`));
+      const bytes = readFileSync(await download.path());
+      assert.ok(bytes.length > 500, `${format}: ${bytes.length} bytes`);
+      if (format === "json") assert.equal(JSON.parse(bytes).data[0].type, "scatter");
+    }
+  });
+
+  await step("selects-in-a-figure", async () => {
+    // A box drawn over the lower half of the plot selects some points; the table shows only them.
+    const area = pageOf("plot").locator(".figure .nsewdrag").first();
+    const box = await area.boundingBox();
+    await page.mouse.move(box.x + 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 + 20, { steps: 5 });
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 5 });
+    await page.mouse.up();
+    await page.locator('.tab[data-tab="table"]').click();
+    await until("the selection", async () => (await count()).includes("selected in a figure"), 5000);
+    const selected = Number((await count()).match(/(\d+) selected in a figure/)[1]);
+    assert.ok(selected > 0 && selected < total, `${selected} of ${total}`);
+    assert.ok((await count()).startsWith(`${selected} of ${total}`));
+    await table.locator("button.clear-selection").click();
+    await until("the whole table", async () => (await count()).startsWith(`${total} of`));
+  });
+
+  await step("maps", async () => {
+    await page.locator('.tab[data-tab="map"]').click();
+    await until("the map", async () => (await traces("map")).length > 0, 30000);
+    assert.deepEqual((await traces("map")).map((t) => t.type), ["scattergeo"]);
+    await pageOf("map").locator(".column-colour select").selectOption("Layer");
+    await until("one trace per layer", async () => (await traces("map")).length > 1);
+    await pageOf("map").locator(".projection select").selectOption("orthographic");
+    // The basemap comes from this server, not a CDN.
+    await until("the basemap", async () => assets.some((a) => a.startsWith("200 /assets/topojson/world_110m.json")));
+    await until("countries", async () => (await pageOf("map").locator(".figure .geo .countries path, .figure .geo path.countries").count()) > 0);
+  });
+
+  await step("shows-the-index", async () => {
+    await page.locator('.tab[data-tab="index"]').click();
+    const row = pageOf("index").locator('table.indexes tr[data-index="survey"]');
+    await row.waitFor();
+    const cells = await row.locator("td").allTextContents();
+    // s, k = s + z (z = 3), minimizer, partitions, Bloom size, samples, bits per cell.
+    assert.equal(cells[1], "25");
+    assert.equal(cells[2], "28");
+    assert.equal(cells[6], "200");
+    assert.equal(cells[7], "2");
+    assert.match(cells[8], /^\d\.\d\de-\d+$/);
+    await until("the metadata table", async () => (await pageOf("index").locator("p.count").textContent()) === "200 of 200 samples");
+  });
+
+  await step("shows-help", async () => {
+    await page.locator('.tab[data-tab="help"]').click();
+    await pageOf("help").locator("h2", { hasText: "Using kmviz" }).waitFor();
   });
 
   await step("opens-a-sample-in-sequence", async () => {
-    const first = page.locator("table.hits tbody tr").first();
+    await page.locator('.tab[data-tab="table"]').click();
+    const first = rows.first();
     const id = await first.locator("td").first().textContent();
     await first.click();
-    const view = page.locator(`.sequence[data-sample="${id}"]`);
+    const view = pageOf("sequence").locator(`.sequence[data-sample="${id}"]`);
     await view.waitFor();
-    assert.ok(await view.locator("svg.coverage polyline").count() === 1);
-    // One shaded letter per base of the query.
+    // One shaded letter per base of the query; the chart per base, then per k-mer.
     const query = queries.split(">")[1].split("\n").slice(1).join("");
     assert.equal(await view.locator(".letters .base").count(), query.length);
+    assert.equal(await view.locator("svg.coverage").getAttribute("data-positions"), String(query.length));
+    await view.locator('input[value="kmer"]').check();
+    await until("the k-mer chart", async () =>
+      (await view.locator("svg.coverage").getAttribute("data-positions")) === String(query.length - 28 + 1));
   });
 
   await step("switches-query", async () => {
     await page.locator('.tab[data-tab="table"]').click();
-    await page.locator("table.hits").waitFor();
     await page.locator("select.query").selectOption("absent");
-    await until("the absent query's empty table", async () =>
-      (await page.locator("p.count").textContent()) === "0 of 0 samples");
+    await until("the absent query's empty table", async () => (await count()) === "0 of 0 samples");
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
     await page.locator("select.query").selectOption("polar_diatom");
-    await until("the polar diatom's rows", async () => (await page.locator("table.hits tbody tr").count()) > 0);
+    await until("the polar diatom's rows", async () => (await rows.count()) > 0);
   });
 
+  let sessionUrl;
   await step("reloads-the-session-url", async () => {
-    const url = page.url();
+    sessionUrl = page.url();
     await page.reload();
     await page.locator('.progress[data-status="done"]').waitFor();
-    assert.equal(page.url(), url);
-    await until("the reloaded table", async () => (await page.locator("table.hits tbody tr").count()) > 10);
+    assert.equal(page.url(), sessionUrl);
+    await until("the reloaded table", async () => (await rows.count()) > 10);
+  });
+
+  await step("opens-a-session-file", async () => {
+    const id = sessionUrl.split("/s/")[1];
+    const json = await (await fetch(`${base}/api/sessions/${id}`)).text();
+    const file = join(data, "session.json");
+    writeFileSync(file, json);
+    await page.goto(base);
+    await page.locator(".session-file input").setInputFiles(file);
+    await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
+    await until("the file's table", async () => (await count()).startsWith(`${total} of ${total}`));
+    const broken = join(data, "broken.json");
+    writeFileSync(broken, "{\"id\": 3}");
+    await page.locator(".session-file input").setInputFiles(broken);
+    assert.match(await page.locator(".sidebar .error").textContent(), /^broken\.json: not a kmviz session\.json \(/);
+  });
+
+  await step("draws-only-the-rows-in-view", async () => {
+    // 5000 samples: only those in view (and a few around) are in the page, and scrolling
+    // draws the others, in order.
+    const file = join(data, "big-session.json");
+    writeFileSync(file, JSON.stringify(syntheticSession(5000)));
+    await page.locator(".session-file input").setInputFiles(file);
+    await until("the big table", async () => (await count()).startsWith("5000 of 5000"));
+    const drawn = await rows.count();
+    assert.ok(drawn > 10 && drawn < 100, `${drawn} rows drawn`);
+    const header = table.locator('th[data-column="Temp"]');
+    await header.click();
+    await header.click();
+    await until("the descending arrow", async () => (await header.textContent()).endsWith("▼"));
+    await table.locator(".table-scroll").evaluate((box) => { box.scrollTop = box.scrollHeight; });
+    await until("the last rows", async () => (await column(TEMP)).map(Number).at(-1) === 0);
+    const values = (await column(TEMP)).map(Number);
+    assert.deepEqual(values, [...values].sort((a, b) => b - a));
+    assert.ok((await rows.count()) <= drawn + 1);
+    // The last row sits at the bottom of the scrolled box.
+    const [boxBottom, rowBottom] = await table.locator(".table-scroll").evaluate((box) => [
+      box.getBoundingClientRect().bottom,
+      [...box.querySelectorAll("tr[data-row]")].at(-1).getBoundingClientRect().bottom]);
+    assert.ok(Math.abs(boxBottom - rowBottom) < 30, `${boxBottom} vs ${rowBottom}`);
+  });
+
+  await step("remembers-preferences", async () => {
+    await page.goto(base);
+    await page.locator(".sidebar textarea").fill(queries);
+    await page.locator('.option[data-option="z"] input').fill("4");
+    assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
+    await page.locator(".submit").click();
+    await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
+    await page.goto(base);
+    await page.locator('.option[data-option="z"] output').waitFor();
+    assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
   });
 
   await step("narrow-screen", async () => {
     await page.setViewportSize({ width: 700, height: 900 });
-    assert.ok(await page.locator(".sidebar textarea").isVisible());
+    // The sidebar is a drawer: closed, it is off the screen; its button opens it.
+    const offScreen = async () => { const b = await page.locator(".sidebar").boundingBox(); return b.x + b.width <= 0; };
+    await until("the closed drawer", offScreen);
+    await page.locator(".drawer-toggle").click();
+    await until("the open drawer", async () => (await page.locator(".sidebar").boundingBox()).x >= 0);
     assert.ok(await page.locator(".submit").isEnabled());
   });
 

@@ -8,9 +8,13 @@
 //!   from it (formulas documented there).
 //! - [`filter`]: row filters written like an SQL `WHERE` clause, evaluated in the browser.
 //! - [`session`]: a stored session: queries, databases, job state and joined results.
+//! - [`table`]: a pair's results as the app's table: cells, order, column filters, export.
+//! - [`figure`]: Plotly figures (plots and maps) built from a table and the user's choices.
 
+pub mod figure;
 pub mod filter;
 pub mod options;
 pub mod query;
 pub mod results;
 pub mod session;
+pub mod table;

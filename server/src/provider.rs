@@ -14,6 +14,8 @@ use app::model::query::Query;
 use app::model::results::QueryHits;
 use serde::Serialize;
 
+use crate::kmindex::registry::Entry;
+
 /// A boxed future, so that providers and MetaDBs can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -23,13 +25,40 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct ProviderError(pub String);
 
 /// One (sub-)index a provider searches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexInfo {
     pub name: String,
     /// The indexed s-mer size (queries are cut into k-mers of `smer_size + z`).
     pub smer_size: usize,
     pub abundance: bool,
     pub samples: usize,
+    pub minimizer_size: usize,
+    pub partitions: usize,
+    /// Rows of each sample's Bloom filter (one hash function).
+    pub bloom_size: u64,
+    /// Bits per sample and row: 1 for presence/absence, more for abundance classes.
+    pub bits_per_cell: usize,
+    /// The fraction of non-empty cells, measured on a sample of rows when the matrices can
+    /// be read: the false-positive rate of one s-mer lookup (`occupancy^(z+1)` for a k-mer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occupancy: Option<f64>,
+}
+
+impl IndexInfo {
+    /// What a kmindex registry entry says of sub-index `name`.
+    pub fn of_entry(name: &str, entry: &Entry, occupancy: Option<f64>) -> IndexInfo {
+        IndexInfo {
+            name: name.to_owned(),
+            smer_size: entry.smer_size,
+            abundance: entry.bw > 1,
+            samples: entry.nb_samples,
+            minimizer_size: entry.minim_size,
+            partitions: entry.nb_partitions,
+            bloom_size: entry.bloom_size,
+            bits_per_cell: entry.bw,
+            occupancy,
+        }
+    }
 }
 
 /// A source of answers to queries.

@@ -211,6 +211,16 @@ fn the_bloom_size_is_chosen_from_the_data_when_not_given() {
     );
     assert!(sizing.kmer_fpr.windows(2).all(|w| w[1] < w[0]));
     assert_eq!(report.entry.bloom_size, sizing.bloom_size);
+    // The filled fraction the index reports is the false-positive rate the sizing aimed at.
+    let occupancy = Index::open(&dir.join("index"))
+        .unwrap()
+        .get("auto")
+        .unwrap()
+        .occupancy();
+    assert!(
+        (occupancy - sizing.smer_fpr).abs() < 0.01,
+        "{occupancy} vs {sizing:?}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

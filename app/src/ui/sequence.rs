@@ -1,6 +1,6 @@
-//! The Sequence view of one sample: its coverage along the query, per base (covered or not for
-//! presence/absence, mean abundance for abundance indexes), as a chart and as the query's letters
-//! shaded by that value.
+//! The Sequence view of one sample: its coverage along the query, per k-mer (found or not, or
+//! its abundance) or per base (covered or not for presence/absence, mean abundance for
+//! abundance indexes), as a chart and as the query's letters shaded by the per-base value.
 
 use leptos::prelude::*;
 
@@ -9,15 +9,28 @@ use crate::model::session::Hit;
 #[component]
 pub fn SequenceView(hit: Hit, query: String, abundance: bool) -> impl IntoView {
     let bases = hit.coverage.bases.clone();
+    let kmers: Vec<f64> = hit.kmers.iter().map(|&v| f64::from(v)).collect();
+    let per_kmer = RwSignal::new(false);
     let top = bases.iter().copied().fold(0.0_f64, f64::max).max(1.0);
-    let width = bases.len().max(1);
-    // One point per base, y growing downwards in SVG.
-    let points: String = bases
-        .iter()
-        .enumerate()
-        .map(|(x, y)| format!("{x},{:.3} {},{:.3}", top - y, x + 1, top - y))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let chart = {
+        let bases = bases.clone();
+        move || {
+            let values = if per_kmer.get() { &kmers } else { &bases };
+            let top = values.iter().copied().fold(0.0_f64, f64::max).max(1.0);
+            // One step per position, y growing downwards in SVG.
+            let points: String = values
+                .iter()
+                .enumerate()
+                .map(|(x, y)| format!("{x},{:.3} {},{:.3}", top - y, x + 1, top - y))
+                .collect::<Vec<_>>()
+                .join(" ");
+            view! {
+                <svg class="coverage" data-positions=values.len() viewBox=format!("0 0 {} {top}", values.len().max(1)) preserveAspectRatio="none">
+                    <polyline points=points />
+                </svg>
+            }
+        }
+    };
     let letters = query
         .chars()
         .zip(bases.iter().copied().chain(std::iter::repeat(0.0)))
@@ -45,9 +58,13 @@ pub fn SequenceView(hit: Hit, query: String, abundance: bool) -> impl IntoView {
                         .unwrap_or_default()
                 )}
             </p>
-            <svg class="coverage" viewBox=format!("0 0 {width} {top}") preserveAspectRatio="none">
-                <polyline points=points />
-            </svg>
+            <div class="level">
+                <label><input type="radio" name="level" value="base" prop:checked=move || !per_kmer.get()
+                    on:change=move |_| per_kmer.set(false) />" per base"</label>
+                <label><input type="radio" name="level" value="kmer" prop:checked=move || per_kmer.get()
+                    on:change=move |_| per_kmer.set(true) />" per k-mer"</label>
+            </div>
+            {chart}
             <p class="letters">{letters}</p>
         </section>
     }

@@ -1,29 +1,93 @@
-//! The sidebar: databases, queries (typed, pasted or uploaded), per-database options, submit.
-//! Queries are checked here with the server's own parser and limits before anything is sent.
+//! The sidebar: databases, queries (typed, pasted or uploaded), per-database options, submit;
+//! or a session to open, by id or from a `session.json` file. Queries are checked here with the
+//! server's own parser and limits before anything is sent. The last databases and options are
+//! remembered in the browser.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use serde::{Deserialize, Serialize};
+
 use super::api::{self, Info};
+use super::browser;
 use super::options::OptionsPanel;
 use crate::model::options::OptionValues;
 use crate::model::query::parse_queries;
+use crate::model::session::Session;
+
+const PREFERENCES: &str = "kmviz.preferences";
+
+/// What the browser remembers between visits.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Preferences {
+    databases: Vec<String>,
+    options: BTreeMap<String, OptionValues>,
+}
+
+impl Preferences {
+    /// The remembered choices that still apply to this instance.
+    fn recall(info: &Info) -> Preferences {
+        let stored: Preferences = browser::recall(PREFERENCES)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let known = |name: &String| info.databases.iter().any(|d| d.name == *name);
+        let options = stored
+            .options
+            .into_iter()
+            .filter_map(|(db, mut values)| {
+                let described = info.databases.iter().find(|d| d.name == db)?;
+                values.retain(|name, _| {
+                    described
+                        .options
+                        .iter()
+                        .any(|o| o.name == *name && !o.hidden)
+                });
+                Some((db, values))
+            })
+            .collect();
+        let databases: Vec<String> = stored.databases.into_iter().filter(known).collect();
+        Preferences {
+            databases: if databases.is_empty() {
+                info.default.database.clone()
+            } else {
+                databases
+            },
+            options,
+        }
+    }
+}
+
+/// Reads the file an `<input type="file">` was given, as bytes: `(name, bytes)`.
+async fn read_chosen_file(ev: leptos::ev::Event) -> Option<(String, Result<Vec<u8>, String>)> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    let name = file.name();
+    let bytes = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+        .map_err(|_| format!("{name}: cannot be read"));
+    Some((name, bytes))
+}
 
 #[component]
 pub fn Sidebar(
     info: Info,
     on_session: impl Fn(String) + Clone + Send + Sync + 'static,
+    on_file: impl Fn(Session) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let chosen: RwSignal<Vec<String>> = RwSignal::new(info.default.database.clone());
+    let remembered = Preferences::recall(&info);
+    let chosen: RwSignal<Vec<String>> = RwSignal::new(remembered.databases);
     let fastx = RwSignal::new(String::new());
-    let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(BTreeMap::new());
+    let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(remembered.options);
+    let session_id = RwSignal::new(String::new());
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
     let limits = info.input;
     let databases = info.databases.clone();
 
+    let open_by_id = on_session.clone();
     let submit = move |_| {
         error.set(None);
         let text = fastx.get();
@@ -37,6 +101,13 @@ pub fn Sidebar(
             return;
         }
         let all = values.get();
+        let preferences = Preferences {
+            databases: names.clone(),
+            options: all.clone(),
+        };
+        if let Ok(text) = serde_json::to_string(&preferences) {
+            browser::remember(PREFERENCES, &text);
+        }
         let selection = names
             .into_iter()
             .map(|n| {
@@ -56,37 +127,60 @@ pub fn Sidebar(
     };
 
     let upload = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|files| files.get(0)) else {
-            return;
-        };
         leptos::task::spawn_local(async move {
+            let Some((name, bytes)) = read_chosen_file(ev).await else {
+                return;
+            };
             // Bytes, not text: gzip files are read by the shared parser.
-            let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
-            match buffer {
-                Ok(buffer) => {
-                    let bytes = js_sys_bytes(&buffer);
-                    match parse_queries(&bytes, &limits) {
-                        Ok(queries) => {
-                            error.set(None);
-                            fastx.set(
-                                queries
-                                    .iter()
-                                    .map(|q| format!(">{}\n{}\n", q.name, q.seq))
-                                    .collect(),
-                            );
-                        }
-                        Err(e) => error.set(Some(format!("{}: {e}", file.name()))),
-                    }
+            let queries = bytes.and_then(|bytes| {
+                parse_queries(&bytes, &limits).map_err(|e| format!("{name}: {e}"))
+            });
+            match queries {
+                Ok(queries) => {
+                    error.set(None);
+                    fastx.set(
+                        queries
+                            .iter()
+                            .map(|q| format!(">{}\n{}\n", q.name, q.seq))
+                            .collect(),
+                    );
                 }
-                Err(_) => error.set(Some(format!("{}: cannot be read", file.name()))),
+                Err(e) => error.set(Some(e)),
             }
         });
+    };
+
+    let open_file = move |ev: leptos::ev::Event| {
+        let on_file = on_file.clone();
+        leptos::task::spawn_local(async move {
+            let Some((name, bytes)) = read_chosen_file(ev).await else {
+                return;
+            };
+            let session = bytes.and_then(|bytes| {
+                serde_json::from_slice::<Session>(&bytes)
+                    .map_err(|e| format!("{name}: not a kmviz session.json ({e})"))
+            });
+            match session {
+                Ok(session) => {
+                    error.set(None);
+                    on_file(session);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+
+    let open_id = {
+        let on_session = open_by_id;
+        move |_| {
+            let id = session_id.get().trim().to_owned();
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                error.set(Some(format!("'{id}' is not a session id")));
+            } else {
+                error.set(None);
+                on_session(id);
+            }
+        }
     };
 
     view! {
@@ -143,11 +237,15 @@ pub fn Sidebar(
             }}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <button class="submit" on:click=submit disabled=move || busy.get()>"Submit"</button>
+            <fieldset class="open-session">
+                <legend>"Or open a session"</legend>
+                <label class="session-id">"by id "
+                    <input type="text" prop:value=move || session_id.get()
+                        on:input=move |ev| session_id.set(event_target_value(&ev)) />
+                    <button class="open-id" on:click=open_id>"Open"</button>
+                </label>
+                <label class="session-file">"from a session.json " <input type="file" accept=".json,application/json" on:change=open_file /></label>
+            </fieldset>
         </aside>
     }
-}
-
-/// The bytes of an `ArrayBuffer`.
-fn js_sys_bytes(buffer: &wasm_bindgen::JsValue) -> Vec<u8> {
-    js_sys::Uint8Array::new(buffer).to_vec()
 }

@@ -1,174 +1,242 @@
-//! The table of one (query, database) pair: one row per sample found, sortable by any column,
-//! filtered by a `WHERE`-style expression (evaluated here, see [`crate::model::filter`]) and by
-//! hiding rows with missing values.
+//! A table view: virtualised (only the rows in view are in the page), sortable by any column,
+//! filtered per column by type, by a `WHERE`-style expression (evaluated here, see
+//! [`crate::model::filter`]), by hiding rows with missing values, and by a selection made in a
+//! figure; exported as TSV or CSV.
 
-use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use super::browser;
 use crate::model::filter::Filter;
-use crate::model::session::{ColumnKind, Hit, PairResult, Value};
+use crate::model::session::ColumnKind;
+use crate::model::table::{ColumnFilter, Table, show};
 
-/// A cell, for display and for sorting.
-fn cells(hit: &Hit) -> Vec<Value> {
-    let c = &hit.coverage;
-    let mut row = vec![
-        Value::Text(hit.id.clone()),
-        Value::Text(hit.index.clone()),
-        Value::Float(c.cov_xk),
-        Value::Float(c.cov_xb),
-        c.cov_yk.map_or(Value::Null, Value::Float),
-        c.cov_yb.map_or(Value::Null, Value::Float),
-    ];
-    row.extend(hit.metadata.iter().cloned());
-    row
+/// Pixels per row: rows have one fixed height so that the rows in view follow from the scroll.
+const ROW_HEIGHT: f64 = 28.0;
+/// Rows drawn above and below those in view.
+const OVERSCAN: usize = 10;
+
+/// What the user filtered, sorted and selected. Shared by the tabs that show a pair: the
+/// table's filters drive the figures, a figure's selection narrows the table.
+#[derive(Clone, Copy)]
+pub struct TableState {
+    pub filter_text: RwSignal<String>,
+    pub complete_only: RwSignal<bool>,
+    pub columns: RwSignal<Vec<ColumnFilter>>,
+    /// (column, descending)
+    pub sort: RwSignal<Option<(usize, bool)>>,
+    /// Rows selected in a figure, if any.
+    pub selection: RwSignal<Option<Arc<HashSet<usize>>>>,
 }
 
-fn show(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::Boolean(b) => b.to_string(),
-        Value::Integer(i) => i.to_string(),
-        Value::Float(f) => format!("{f:.3}"),
-        Value::Text(t) => t.clone(),
+impl TableState {
+    pub fn new() -> TableState {
+        TableState {
+            filter_text: RwSignal::new(String::new()),
+            complete_only: RwSignal::new(false),
+            columns: RwSignal::new(Vec::new()),
+            sort: RwSignal::new(None),
+            selection: RwSignal::new(None),
+        }
     }
-}
 
-/// Nulls last; numbers by value; text by text.
-fn compare(a: &Value, b: &Value) -> Ordering {
-    let number = |v: &Value| match v {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        Value::Boolean(b) => Some(f64::from(u8::from(*b))),
-        _ => None,
-    };
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        _ => match (number(a), number(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            _ => show(a).cmp(&show(b)),
-        },
-    }
-}
-
-/// `on_open(sub-index, id)` is called when a row is clicked.
-#[component]
-pub fn ResultTable(
-    result: PairResult,
-    on_open: impl Fn(String, String) + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let mut columns: Vec<(String, ColumnKind)> = [
-        ("ID", ColumnKind::Text),
-        ("index", ColumnKind::Text),
-        ("CovXK", ColumnKind::Float),
-        ("CovXB", ColumnKind::Float),
-        ("CovYK", ColumnKind::Float),
-        ("CovYB", ColumnKind::Float),
-    ]
-    .map(|(n, k)| (n.to_owned(), k))
-    .to_vec();
-    columns.extend(result.columns.iter().map(|c| (c.name.clone(), c.kind)));
-    let headers: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-    let rows: Vec<Vec<Value>> = result.hits.iter().map(cells).collect();
-    // (column, descending)
-    let sort: RwSignal<Option<(usize, bool)>> = RwSignal::new(None);
-    let filter_text = RwSignal::new(String::new());
-    let complete_only = RwSignal::new(false);
-    let filter = Memo::new(move |_| {
-        let text = filter_text.get();
-        if text.trim().is_empty() {
-            Ok(None)
+    /// The rows that pass the filters (not the selection), in table order; or why the
+    /// `WHERE` filter was refused.
+    pub fn filtered(&self, table: &Table) -> Result<Vec<usize>, String> {
+        let text = self.filter_text.get();
+        let filter = if text.trim().is_empty() {
+            None
         } else {
-            Filter::parse(&text, &columns)
-                .map(Some)
-                .map_err(|e| e.to_string())
+            Some(Filter::parse(&text, &table.columns).map_err(|e| e.to_string())?)
+        };
+        let complete_only = self.complete_only.get();
+        let columns = self.columns.get();
+        Ok((0..table.rows.len())
+            .filter(|&r| {
+                let row = &table.rows[r];
+                filter.as_ref().is_none_or(|f| f.matches(row))
+                    && (!complete_only || table.complete(r))
+                    && columns.iter().zip(row).all(|(f, v)| f.matches(v))
+            })
+            .collect())
+    }
+}
+
+/// `on_open(row)` is called when a row is clicked; `name` names exported files.
+#[component]
+pub fn TableView(
+    table: Arc<Table>,
+    state: TableState,
+    #[prop(into)] filtered: Signal<Result<Vec<usize>, String>>,
+    name: String,
+    #[prop(optional)] on_open: Option<Callback<usize>>,
+    #[prop(optional)] note: Option<String>,
+) -> impl IntoView {
+    let total = table.rows.len();
+    let shown = Memo::new({
+        let table = table.clone();
+        move |_| {
+            let mut rows = filtered.get().unwrap_or_default();
+            if let Some(selected) = state.selection.get() {
+                rows.retain(|r| selected.contains(r));
+            }
+            if let Some((column, descending)) = state.sort.get() {
+                table.sort(&mut rows, column, descending);
+            }
+            rows
         }
     });
-    let sorted = move || {
-        let mut rows = rows.clone();
-        if let Ok(Some(filter)) = filter.get() {
-            rows.retain(|r| filter.matches(r));
+    let scroll_top = RwSignal::new(0.0);
+    let viewport = RwSignal::new(600.0);
+    let window = Memo::new(move |_| {
+        let first = (scroll_top.get() / ROW_HEIGHT) as usize;
+        let start = first.saturating_sub(OVERSCAN);
+        let count = (viewport.get() / ROW_HEIGHT) as usize + 2 * OVERSCAN;
+        let len = shown.with(Vec::len);
+        (start.min(len), (start + count).min(len))
+    });
+    let export = {
+        let table = table.clone();
+        move |separator: char| {
+            let (extension, mime) = match separator {
+                ',' => ("csv", "text/csv"),
+                _ => ("tsv", "text/tab-separated-values"),
+            };
+            let text = table.delimited(&shown.get_untracked(), separator);
+            browser::save(&format!("{name}.{extension}"), &text, mime);
         }
-        if complete_only.get() {
-            // CovYK and CovYB are missing by nature for presence/absence indexes.
-            rows.retain(|r| {
-                r.iter()
-                    .enumerate()
-                    .all(|(i, v)| i == 4 || i == 5 || *v != Value::Null)
-            });
-        }
-        if let Some((column, descending)) = sort.get() {
-            rows.sort_by(|a, b| {
-                let order = compare(&a[column], &b[column]);
-                if descending { order.reverse() } else { order }
-            });
-        }
-        rows
     };
-    let not_shown = result.not_shown;
-    let count = result.hits.len();
-    let shown = Memo::new(move |_| sorted());
+    let export_csv = export.clone();
+    let headers = table.columns.clone();
+    let body_table = table.clone();
     view! {
         <div class="filters">
             <input
                 class="where"
                 type="text"
                 placeholder="filter: Temp > 26 AND Biome = 'Trades'"
-                on:change=move |ev| filter_text.set(event_target_value(&ev))
+                prop:value=move || state.filter_text.get()
+                on:change=move |ev| state.filter_text.set(event_target_value(&ev))
             />
             <label class="complete">
-                <input type="checkbox" on:change=move |ev| complete_only.set(event_target_checked(&ev)) />
+                <input type="checkbox" prop:checked=move || state.complete_only.get()
+                    on:change=move |ev| state.complete_only.set(event_target_checked(&ev)) />
                 " hide rows with missing values"
             </label>
-            {move || filter.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e}</p> })}
+            <button class="export" data-format="tsv" on:click=move |_| export('\t')>"TSV"</button>
+            <button class="export" data-format="csv" on:click=move |_| export_csv(',')>"CSV"</button>
+            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e}</p> })}
         </div>
         <p class="count">
-            {move || format!("{} of {count} samples", shown.get().len())}
-            {(not_shown > 0).then(|| format!(" ({not_shown} more not shown)"))}
+            {move || format!("{} of {total} samples", shown.with(Vec::len))}
+            {note}
+            {move || state.selection.get().map(|s| view! {
+                <span class="selection">
+                    {format!(" — {} selected in a figure ", s.len())}
+                    <button class="clear-selection" on:click=move |_| state.selection.set(None)>"clear"</button>
+                </span>
+            })}
         </p>
-        <table class="hits">
-            <thead>
-                <tr>
-                    {headers
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, h)| {
-                            let arrow = move || match sort.get() {
+        <div
+            class="table-scroll"
+            on:scroll=move |ev| {
+                let element = event_target::<web_sys::Element>(&ev);
+                scroll_top.set(f64::from(element.scroll_top()));
+                viewport.set(f64::from(element.client_height()));
+            }
+        >
+            <table class="hits">
+                <thead>
+                    <tr>
+                        {headers.iter().enumerate().map(|(i, (h, _))| {
+                            let arrow = move || match state.sort.get() {
                                 Some((c, false)) if c == i => " ▲",
                                 Some((c, true)) if c == i => " ▼",
                                 _ => "",
                             };
                             view! {
-                                <th data-column=h.clone() on:click=move |_| sort.update(|s| {
+                                <th data-column=h.clone() on:click=move |_| state.sort.update(|s| {
                                     *s = match *s {
                                         Some((c, false)) if c == i => Some((i, true)),
                                         _ => Some((i, false)),
                                     }
                                 })>{h.clone()}{arrow}</th>
                             }
-                        })
-                        .collect_view()}
-                </tr>
-            </thead>
-            <tbody>
-                {move || {
-                    shown
-                        .get()
-                        .into_iter()
-                        .map(|row| {
-                            let (index, id) = (show(&row[1]), show(&row[0]));
-                            let on_open = on_open.clone();
-                            view! {
-                                <tr on:click=move |_| on_open(index.clone(), id.clone())>
-                                    {row.iter().map(|v| view! { <td>{show(v)}</td> }).collect_view()}
-                                </tr>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </tbody>
-        </table>
+                        }).collect_view()}
+                    </tr>
+                    <tr class="column-filters">
+                        {headers.iter().enumerate().map(|(i, (h, kind))| {
+                            view! { <th><ColumnFilterInput column=i name=h.clone() kind=*kind state=state /></th> }
+                        }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || {
+                        let (start, end) = window.get();
+                        let len = shown.with(Vec::len);
+                        let rows = shown.with(|rows| rows[start..end].to_vec());
+                        let table = body_table.clone();
+                        view! {
+                            <tr class="spacer" style=format!("height:{}px", start as f64 * ROW_HEIGHT)></tr>
+                            {rows.into_iter().map(|r| {
+                                let cells = table.rows[r].iter().map(|v| view! { <td>{show(v)}</td> }).collect_view();
+                                view! {
+                                    <tr data-row=r on:click=move |_| if let Some(open) = on_open { open.run(r) }>{cells}</tr>
+                                }
+                            }).collect_view()}
+                            <tr class="spacer" style=format!("height:{}px", (len - end) as f64 * ROW_HEIGHT)></tr>
+                        }
+                    }}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One column's filter: a range for numbers, a substring for text, a value for booleans.
+#[component]
+fn ColumnFilterInput(
+    column: usize,
+    name: String,
+    kind: ColumnKind,
+    state: TableState,
+) -> impl IntoView {
+    let update = move |change: Box<dyn FnOnce(&mut ColumnFilter)>| {
+        state.columns.update(|all| {
+            if all.len() <= column {
+                all.resize(column + 1, ColumnFilter::default());
+            }
+            change(&mut all[column]);
+        })
+    };
+    let bound = |text: String| text.trim().parse::<f64>().ok();
+    match kind {
+        ColumnKind::Integer | ColumnKind::Float => view! {
+            <span class="range">
+                <input type="number" step="any" placeholder="min" aria-label=format!("{name} at least")
+                    on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.min = v)) } />
+                <input type="number" step="any" placeholder="max" aria-label=format!("{name} at most")
+                    on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.max = v)) } />
+            </span>
+        }
+        .into_any(),
+        ColumnKind::Boolean => view! {
+            <select aria-label=format!("{name} is") on:change=move |ev| {
+                let v = match event_target_value(&ev).as_str() { "true" => Some(true), "false" => Some(false), _ => None };
+                update(Box::new(move |f| f.boolean = v))
+            }>
+                <option value="">"any"</option>
+                <option value="true">"true"</option>
+                <option value="false">"false"</option>
+            </select>
+        }
+        .into_any(),
+        ColumnKind::Text => view! {
+            <input type="search" placeholder="contains" aria-label=format!("{name} contains")
+                on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |f| f.contains = v)) } />
+        }
+        .into_any(),
     }
 }

@@ -97,6 +97,11 @@ impl Matrix {
         })
     }
 
+    /// Rows in this partition.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
     /// Bytes per row.
     pub fn row_bytes(&self) -> usize {
         self.row_bytes

@@ -22,6 +22,9 @@ pub struct SubIndex {
     matrices: Vec<Matrix>,
 }
 
+/// Rows per partition [`SubIndex::occupancy`] reads.
+pub const OCCUPANCY_ROWS: u64 = 4096;
+
 /// Why a query cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
@@ -131,6 +134,33 @@ impl SubIndex {
     /// Bits per sample: 1 for presence/absence.
     pub fn bw(&self) -> usize {
         self.entry.bw
+    }
+
+    /// The fraction of non-empty cells (sample × row), measured on up to
+    /// [`OCCUPANCY_ROWS`] rows at the start of every partition (hashes spread s-mers
+    /// uniformly over rows, so these stand for all).
+    pub fn occupancy(&self) -> f64 {
+        let (samples, bw) = (self.entry.nb_samples, self.entry.bw);
+        let (mut filled, mut cells) = (0u64, 0u64);
+        for matrix in &self.matrices {
+            for row in 0..matrix.rows().min(OCCUPANCY_ROWS) {
+                let bytes = matrix.row(row);
+                for sample in 0..samples {
+                    // Presence bits are least significant first, abundance classes most.
+                    let set = |bit: usize| {
+                        let shift = if bw == 1 { bit % 8 } else { 7 - bit % 8 };
+                        bytes[bit / 8] >> shift & 1 == 1
+                    };
+                    filled += u64::from((sample * bw..(sample + 1) * bw).any(set));
+                }
+                cells += samples as u64;
+            }
+        }
+        if cells == 0 {
+            0.0
+        } else {
+            filled as f64 / cells as f64
+        }
     }
 
     /// kmindex's layout fingerprint (the registry's `sha1`), recomputed from the files.

@@ -37,12 +37,7 @@ impl Provider for LocalKmindex {
         let infos = self
             .index
             .sub_indexes()
-            .map(|s| IndexInfo {
-                name: s.name().to_owned(),
-                smer_size: s.smer_size(),
-                abundance: s.bw() > 1,
-                samples: s.samples().len(),
-            })
+            .map(|s| IndexInfo::of_entry(s.name(), s.entry(), Some(s.occupancy())))
             .collect();
         Box::pin(async move { Ok(infos) })
     }

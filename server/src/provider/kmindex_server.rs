@@ -280,12 +280,7 @@ impl Provider for RemoteKmindex {
             Ok(server
                 .infos()
                 .iter()
-                .map(|(name, entry)| IndexInfo {
-                    name: name.clone(),
-                    smer_size: entry.smer_size,
-                    abundance: entry.bw > 1,
-                    samples: entry.nb_samples,
-                })
+                .map(|(name, entry)| IndexInfo::of_entry(name, entry, None))
                 .collect())
         })
     }

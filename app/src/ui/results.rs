@@ -1,0 +1,311 @@
+//! A session's results: progress, the (query, database) chooser, and the chosen pair's tabs —
+//! Index, Table, Plot, Map, Sequence, Help. The pair's table filters drive its figures, a
+//! figure's selection narrows its table, and clicking a sample opens it in Sequence.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::api::{self, DatabaseInfo, Info};
+use super::figures::{MapTab, PlotTab};
+use super::help::HelpTab;
+use super::index::IndexTab;
+use super::sequence::SequenceView;
+use super::table::{TableState, TableView};
+use crate::model::options::OptionValue;
+use crate::model::session::{Pair, PairState, Session, Status};
+use crate::model::table::{ID, INDEX, Table, show};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Index,
+    Table,
+    Plot,
+    Map,
+    Sequence,
+    Help,
+}
+
+impl Tab {
+    fn name(self) -> &'static str {
+        match self {
+            Tab::Index => "index",
+            Tab::Table => "table",
+            Tab::Plot => "plot",
+            Tab::Map => "map",
+            Tab::Sequence => "sequence",
+            Tab::Help => "help",
+        }
+    }
+
+    /// The tabs the instance shows.
+    fn shown(info: &Info) -> Vec<Tab> {
+        let ui = &info.ui;
+        [
+            (Tab::Index, ui.with_index_tab),
+            (Tab::Table, true),
+            (Tab::Plot, ui.with_plot_tab),
+            (Tab::Map, ui.with_map_tab),
+            (Tab::Sequence, ui.with_sequence_tab),
+            (Tab::Help, ui.with_help_tab),
+        ]
+        .into_iter()
+        .filter_map(|(tab, shown)| shown.then_some(tab))
+        .collect()
+    }
+}
+
+/// What the user is looking at: it outlives the redraws of a session while its job runs.
+#[derive(Clone, Copy)]
+pub struct Choice {
+    pub query: RwSignal<String>,
+    pub database: RwSignal<String>,
+    pub tab: RwSignal<Tab>,
+}
+
+impl Choice {
+    pub fn new() -> Choice {
+        Choice {
+            query: RwSignal::new(String::new()),
+            database: RwSignal::new(String::new()),
+            tab: RwSignal::new(Tab::Table),
+        }
+    }
+}
+
+/// `uploaded`: the session comes from a `session.json` file, not from this server.
+#[component]
+pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> impl IntoView {
+    let progress = session.progress();
+    let queries: Vec<String> = session.queries.iter().map(|q| q.name.clone()).collect();
+    let databases: Vec<String> = session.databases.iter().map(|d| d.name.clone()).collect();
+    let Choice {
+        query,
+        database,
+        tab,
+    } = choice;
+    // A session other than the last one shown starts on its first pair.
+    for (chosen, names) in [(query, &queries), (database, &databases)] {
+        if !names.contains(&chosen.get_untracked()) {
+            chosen.set(names.first().cloned().unwrap_or_default());
+        }
+    }
+    let status = match session.status {
+        Status::Running => "running",
+        Status::Done => "done",
+        Status::Cancelled => "cancelled",
+        Status::Interrupted => "interrupted",
+    };
+    let id = session.id.clone();
+    let running = session.status == Status::Running && !uploaded;
+    let tabs = Tab::shown(&info);
+    let session = Arc::new(session);
+    let info = Arc::new(info);
+    let chosen = move || {
+        let (q, d) = (query.get(), database.get());
+        let pair = session
+            .pairs
+            .iter()
+            .find(|p| p.query == q && p.database == d)?
+            .clone();
+        let seq = session
+            .queries
+            .iter()
+            .find(|s| s.name == q)
+            .map(|s| s.seq.clone());
+        let run = session.databases.iter().find(|r| r.name == d);
+        let described = info.databases.iter().find(|i| i.name == d).cloned();
+        // The z used: the session's, else the provider's default.
+        let z = run
+            .and_then(|r| r.options.get("z").cloned())
+            .or_else(|| {
+                let spec = described.as_ref()?.options.iter().find(|o| o.name == "z")?;
+                Some(spec.initial_value())
+            })
+            .and_then(|z| match z {
+                OptionValue::Number(z) => Some(z as u32),
+                _ => None,
+            });
+        Some((pair, seq.unwrap_or_default(), described, z))
+    };
+    view! {
+        <section class="progress" data-status=status>
+            {if uploaded {
+                view! { <span class="status">"opened from a session file"</span> }.into_any()
+            } else {
+                view! {
+                    <span class="count">{format!("{}/{} done", progress.finished, progress.total)}</span>
+                    {(progress.failed > 0).then(|| view! { <span class="failed">{format!(", {} failed", progress.failed)}</span> })}
+                    <span class="status">{format!(" — {status}")}</span>
+                    {running.then(|| {
+                        let id = id.clone();
+                        view! { <button class="cancel" on:click=move |_| api::cancel(id.clone())>"Cancel"</button> }
+                    })}
+                    <a class="download" href=format!("/api/sessions/{id}/download")>"Download ZIP"</a>
+                }.into_any()
+            }}
+        </section>
+        <nav class="chooser">
+            <label>"Query "
+                <select class="query" on:change=move |ev| query.set(event_target_value(&ev))>
+                    {queries.into_iter().map(|q| {
+                        let selected = query.get_untracked() == q;
+                        view! { <option value=q.clone() selected=selected>{q.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>" Database "
+                <select class="database" on:change=move |ev| database.set(event_target_value(&ev))>
+                    {databases.into_iter().map(|d| {
+                        let selected = database.get_untracked() == d;
+                        view! { <option value=d.clone() selected=selected>{d.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        </nav>
+        <nav class="tabs">
+            {tabs.into_iter().map(|t| {
+                let label = match t {
+                    Tab::Index => "Index",
+                    Tab::Table => "Table",
+                    Tab::Plot => "Plot",
+                    Tab::Map => "Map",
+                    Tab::Sequence => "Sequence",
+                    Tab::Help => "Help",
+                };
+                view! {
+                    <button class="tab" data-tab=t.name() aria-pressed=move || (tab.get() == t).to_string()
+                        on:click=move |_| tab.set(t)>{label}</button>
+                }
+            }).collect_view()}
+        </nav>
+        {move || match chosen() {
+            None => view! { <p class="hint">"No such pair."</p> }.into_any(),
+            Some((pair, seq, described, z)) => view! {
+                <PairView pair=pair query_seq=seq database=described z=z tab=tab />
+            }.into_any(),
+        }}
+    }
+}
+
+/// One pair's tabs. Its filters, sort, selection and open sample live as long as the pair is
+/// shown.
+#[component]
+fn PairView(
+    pair: Pair,
+    query_seq: String,
+    database: Option<DatabaseInfo>,
+    z: Option<u32>,
+    tab: RwSignal<Tab>,
+) -> impl IntoView {
+    let name = format!("{}-{}", pair.query, pair.database)
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
+    // Tabs stay in the page while hidden, so that figures and scroll positions survive a
+    // switch; the Index, Plot and Map tabs are made when first shown.
+    let seen = |t: Tab| {
+        let seen = RwSignal::new(false);
+        Effect::new(move |_| {
+            if tab.get() == t {
+                seen.set(true)
+            }
+        });
+        seen
+    };
+    let hidden = move |t: Tab| move || tab.get() != t;
+    let index_seen = seen(Tab::Index);
+    let index_tab = {
+        let database = database.clone();
+        move || {
+            let db = database.clone().filter(|_| index_seen.get())?;
+            Some(view! { <IndexTab database=db z=z /> })
+        }
+    };
+    let result = match (pair.state, pair.result) {
+        (PairState::Done, Some(result)) => result,
+        (state, _) => {
+            let message = match state {
+                PairState::Failed => {
+                    view! { <p class="error" role="alert">{pair.error.unwrap_or_default()}</p> }
+                        .into_any()
+                }
+                PairState::Cancelled => view! { <p class="hint">"Cancelled."</p> }.into_any(),
+                _ => view! { <p class="hint">"Running…"</p> }.into_any(),
+            };
+            return view! {
+                <div class="tab-page" data-page="index" hidden=hidden(Tab::Index)>{index_tab}</div>
+                <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
+                <div hidden=move || matches!(tab.get(), Tab::Index | Tab::Help)>{message}</div>
+            }
+            .into_any();
+        }
+    };
+    let table = Arc::new(Table::of(&result));
+    let state = TableState::new();
+    let filtered = Memo::new({
+        let table = table.clone();
+        move |_| state.filtered(&table)
+    });
+    // The sample shown in Sequence: a row of the table.
+    let sample: RwSignal<Option<usize>> = RwSignal::new(None);
+    let open = Callback::new(move |row: usize| {
+        sample.set(Some(row));
+        tab.set(Tab::Sequence);
+    });
+    let presets = database.as_ref().and_then(|d| d.presets.clone());
+    let not_shown =
+        (result.not_shown > 0).then(|| format!(" ({} more not shown)", result.not_shown));
+    let result = Arc::new(result);
+    let sequence = {
+        let (table, result) = (table.clone(), result.clone());
+        move || {
+            let Some(row) = sample.get() else {
+                return view! { <p class="hint">"Click a sample in the table to see it here."</p> }
+                    .into_any();
+            };
+            let (index, id) = (show(&table.rows[row][INDEX]), show(&table.rows[row][ID]));
+            let Some(hit) = result
+                .hits
+                .iter()
+                .find(|h| h.index == index && h.id == id)
+                .cloned()
+            else {
+                return ().into_any();
+            };
+            let abundance = result
+                .indexes
+                .iter()
+                .any(|i| i.name == hit.index && i.abundance);
+            view! { <SequenceView hit=hit query=query_seq.clone() abundance=abundance /> }
+                .into_any()
+        }
+    };
+    let plot_seen = seen(Tab::Plot);
+    let map_seen = seen(Tab::Map);
+    let plot = {
+        let (table, presets, name) = (table.clone(), presets.clone(), name.clone());
+        move || {
+            plot_seen.get().then(|| view! {
+            <PlotTab table=table.clone() rows=filtered selection=state.selection presets=presets.clone() name=name.clone() />
+        })
+        }
+    };
+    let map = {
+        let (table, geodata) = (table.clone(), result.geodata.clone());
+        move || {
+            map_seen.get().then(|| view! {
+            <MapTab table=table.clone() rows=filtered selection=state.selection geodata=geodata.clone() presets=presets.clone() name=format!("{name}-map") />
+        })
+        }
+    };
+    view! {
+        <div class="tab-page" data-page="index" hidden=hidden(Tab::Index)>{index_tab}</div>
+        <div class="tab-page" data-page="table" hidden=hidden(Tab::Table)>
+            <TableView table=table.clone() state=state filtered=filtered name=format!("kmviz-{}", pair.query) on_open=open note=not_shown.unwrap_or_default() />
+        </div>
+        <div class="tab-page" data-page="plot" hidden=hidden(Tab::Plot)>{plot}</div>
+        <div class="tab-page" data-page="map" hidden=hidden(Tab::Map)>{map}</div>
+        <div class="tab-page" data-page="sequence" hidden=hidden(Tab::Sequence)>{sequence}</div>
+        <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
+    }
+    .into_any()
+}
