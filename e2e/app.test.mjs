@@ -100,6 +100,9 @@ try {
     assert.ok(temps.every((t) => t > 26), temps.join(","));
     assert.ok((await column(BIOME)).every((b) => b === "Trades"));
     assert.match(await count(), new RegExp(`^${n} of ${total} samples`));
+    // The demo links its biomes.
+    assert.equal(await rows.first().locator(`td:nth-child(${BIOME}) a`).getAttribute("href"),
+      "https://en.wikipedia.org/w/index.php?search=Trades+biome");
     await where.fill("");
     await where.press("Enter");
     await until("the whole table", async () => (await count()).startsWith(`${total} of`));
@@ -129,7 +132,11 @@ try {
     const shown = Number((await count()).match(/^(\d+) of/)[1]);
     await page.locator('.tab[data-tab="plot"]').click();
     await until("the scatter", async () => (await traces("plot")).length > 0, 30000);
-    assert.deepEqual(await traces("plot"), [{ type: "scatter", name: "", points: shown }]);
+    // The demo's default preset: coverage by temperature, one trace per biome.
+    assert.equal(await pageOf("plot").locator(".preset select").inputValue(), "coverage by temperature");
+    const drawn = await traces("plot");
+    assert.ok(drawn.every((t) => t.type === "scatter" && t.name.startsWith("Biome=")), JSON.stringify(drawn));
+    assert.equal(drawn.reduce((sum, t) => sum + t.points, 0), shown);
     // Clearing the table's filters redraws the plot with every row.
     await page.locator('.tab[data-tab="table"]').click();
     for (const label of ["Temp at least", "Biome contains"]) {
@@ -138,21 +145,25 @@ try {
     }
     await until("the whole table", async () => (await count()).startsWith(`${total} of`));
     await page.locator('.tab[data-tab="plot"]').click();
-    await until("every point", async () => (await traces("plot"))[0]?.points === total);
+    await until("every point", async () => (await traces("plot")).reduce((sum, t) => sum + t.points, 0) === total);
   });
 
   await step("plot-controls", async () => {
     const plot = pageOf("plot");
-    await plot.locator(".column-colour select").selectOption("Biome");
-    await until("one trace per biome", async () => (await traces("plot")).length > 1);
+    await plot.locator(".column-colour select").selectOption("Layer");
+    await until("one trace per layer", async () => (await traces("plot"))[0]?.name.startsWith("Layer="));
     const names = (await traces("plot")).map((t) => t.name);
-    assert.ok(names.every((n) => n.startsWith("Biome=")), names.join());
+    assert.ok(names.length > 1 && names.every((n) => n.startsWith("Layer=")), names.join());
+    // Another preset of the database.
+    await plot.locator(".preset select").selectOption("abundance by layer");
+    await until("boxes", async () => (await traces("plot")).every((t) => t.type === "box"));
     await plot.locator(".kind select").selectOption("Violin");
     await until("violins", async () => (await traces("plot")).every((t) => t.type === "violin"));
     await plot.locator(".kind select").selectOption("Parallel coordinates");
     await until("parallel coordinates", async () => (await traces("plot"))[0]?.type === "parcoords");
     // A bad choice is said, not drawn.
     await plot.locator(".kind select").selectOption("Scatter");
+    await plot.locator(".column-x select").selectOption("CovXK");
     await plot.locator(".column-y select").selectOption("");
     assert.equal(await plot.locator(".figure-error").textContent(), "choose a column for Y (Scatter plots need both)");
     await plot.locator(".column-y select").selectOption("Temp");
@@ -194,6 +205,8 @@ try {
     await page.locator('.tab[data-tab="map"]').click();
     await until("the map", async () => (await traces("map")).length > 0, 30000);
     assert.deepEqual((await traces("map")).map((t) => t.type), ["scattergeo"]);
+    // The demo's map preset: coloured by CovXK, titled.
+    assert.equal(await pageOf("map").locator(".figure").evaluate((div) => div.layout.title.text), "Where the query is found");
     await pageOf("map").locator(".column-colour select").selectOption("Layer");
     await until("one trace per layer", async () => (await traces("map")).length > 1);
     await pageOf("map").locator(".projection select").selectOption("orthographic");

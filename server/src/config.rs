@@ -81,6 +81,9 @@ pub struct MetadataConfig {
     pub kind: String,
     #[serde(default)]
     pub params: Json,
+    /// Per column, a link for its cells: an `http(s)` URL where `{}` stands for the value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
 }
 
 /// The databases selected when the app opens (kmviz 0.8's `default`).
@@ -300,6 +303,8 @@ pub struct DatabaseSpec {
     pub defaults: BTreeMap<String, OptionDefault>,
     /// The figure presets file's content.
     pub presets: Option<Json>,
+    /// Column → link template (see [`MetadataConfig::links`]).
+    pub links: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -693,6 +698,15 @@ fn database(name: &str, db: &DatabaseConfig, base: &Path) -> Result<DatabaseSpec
             Some(presets)
         }
     };
+    for (column, template) in &db.metadata.links {
+        let safe = template.starts_with("https://") || template.starts_with("http://");
+        if !safe || !template.contains("{}") {
+            return Err(format!(
+                "{place}.metadata.links.{column}: '{template}' is not an http(s) URL with {{}} \
+                 where the value goes"
+            ));
+        }
+    }
     Ok(DatabaseSpec {
         name: name.to_owned(),
         provider,
@@ -700,6 +714,7 @@ fn database(name: &str, db: &DatabaseConfig, base: &Path) -> Result<DatabaseSpec
         geodata,
         defaults,
         presets,
+        links: db.metadata.links.clone(),
     })
 }
 

@@ -18,6 +18,36 @@ pub const DEFAULT_SEED: u64 = 2009;
 /// The demo's sub-index.
 pub const SUB_INDEX: &str = "survey";
 
+/// The survey's figure presets, in kmviz 0.8's `presets.toml` format.
+pub const PRESETS: &str = r#"
+[plot."coverage by temperature"]
+type = "Scatter"
+X = ["Temp"]
+Y = ["CovXK"]
+color = "Biome"
+
+[plot."abundance by layer"]
+type = "Box"
+X = ["Layer"]
+Y = ["CovYK"]
+
+[map.coverage]
+color = "CovXK"
+size = "CovYK"
+projection = "natural earth"
+[map.coverage.title]
+title_text = "Where the query is found"
+
+[defaults]
+plot = "coverage by temperature"
+map = "coverage"
+"#;
+
+/// [`PRESETS`] as the API serves them.
+pub fn presets() -> serde_json::Value {
+    toml::from_str(PRESETS).expect("the demo's presets are valid TOML")
+}
+
 const STATIONS: usize = 200;
 const READS_PER_STATION: usize = 1500;
 const READ_LENGTH: usize = 100;

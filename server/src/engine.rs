@@ -28,6 +28,8 @@ pub struct Database {
     pub metadb: Arc<dyn MetaDb>,
     pub defaults: BTreeMap<String, OptionDefault>,
     pub presets: Option<Json>,
+    /// Column → link template for its cells.
+    pub links: BTreeMap<String, String>,
 }
 
 impl Database {
@@ -96,8 +98,20 @@ impl Database {
             metadb,
             defaults: spec.defaults,
             presets: spec.presets,
+            links: spec.links,
         };
         database.check_defaults()?;
+        let columns = metadb::columns(&database.metadb.schema());
+        if let Some(missing) = database
+            .links
+            .keys()
+            .find(|link| !columns.iter().any(|c| c.name == **link))
+        {
+            return Err(format!(
+                "database '{}': metadata.links: no column '{missing}'",
+                database.name
+            ));
+        }
         Ok(database)
     }
 

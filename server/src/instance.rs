@@ -81,7 +81,12 @@ impl Instance {
                 },
             )]
             .into(),
-            presets: None,
+            presets: Some(crate::demo::presets()),
+            links: [(
+                "Biome".to_owned(),
+                "https://en.wikipedia.org/w/index.php?search={}+biome".to_owned(),
+            )]
+            .into(),
         };
         let mut instance = Instance::from_config(&Config::default(), data_dir)
             .expect("the empty configuration is valid");

@@ -279,6 +279,17 @@ fn mistakes_are_named_with_their_place() {
     );
     let e = error_of("auth = [\"alice\"]\n[databases]\n", "h.toml");
     assert!(e.contains("keyring user names are not supported"), "{e}");
+    let e = error_of(
+        &base.replace(
+            "idx = \"ID\" } }",
+            "idx = \"ID\" }, links = { ID = \"javascript:alert({})\" } }",
+        ),
+        "j.toml",
+    );
+    assert!(
+        e.contains("databases.A.metadata.links.ID: 'javascript:alert({})' is not an http(s) URL"),
+        "{e}"
+    );
     let e = error_of("[databases]\n", "i.ini");
     assert!(e.contains("must end in .toml, .yaml, .yml or .json"), "{e}");
 }
@@ -337,6 +348,27 @@ fn config_check_opens_every_database_and_template_loads_in_every_format() {
     assert!(!ok);
     assert!(
         stdout.contains("no id column 'Sample'; the columns are: ID, Lat, Long"),
+        "{stdout}"
+    );
+
+    // Cell links must name a column the metadata has.
+    let link = |column: &str| {
+        format!(
+            "[databases.A]\ntype = \"kmindex\"\nparams = {{ index_path = \"{}\" }}\n\
+             metadata = {{ type = \"tsv\", params = {{ path = \"meta.tsv\", idx = \"ID\" }}, \
+             links = {{ {column} = \"https://example.org/{{}}\" }} }}\n",
+            fixture_index().display()
+        )
+    };
+    let linked = write(&dir, "linked.toml", &link("Lat"));
+    let (ok, stdout, stderr) = kmviz(&["config", "check", linked.to_str().unwrap()]);
+    assert!(ok, "{}{stderr}", String::from_utf8_lossy(&stdout));
+    let mislinked = write(&dir, "mislinked.toml", &link("Latitude"));
+    let (ok, stdout, _) = kmviz(&["config", "check", mislinked.to_str().unwrap()]);
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(!ok);
+    assert!(
+        stdout.contains("database 'A': metadata.links: no column 'Latitude'"),
         "{stdout}"
     );
 

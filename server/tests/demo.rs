@@ -181,6 +181,22 @@ fn kmviz_demo_serves_the_survey() {
     assert_eq!(survey["indexes"][0]["samples"], 200);
     assert_eq!(survey["metadata"]["rows"], 200);
     assert_eq!(survey["metadata"]["geodata"]["latitude"], "Lat");
+    // Its presets name its columns and become the app's default figures.
+    let presets: app::model::figure::Presets =
+        serde_json::from_value(survey["presets"].clone()).unwrap();
+    let plot = presets.plot(presets.default_for("plot").unwrap()).unwrap();
+    let map = presets.map(presets.default_for("map").unwrap()).unwrap();
+    let columns: Vec<&str> = survey["metadata"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .chain(["CovXK", "CovYK"])
+        .collect();
+    for named in [&plot.x, &plot.y, &plot.color, &map.color, &map.size] {
+        assert!(columns.contains(&named.as_deref().unwrap()), "{named:?}");
+    }
+    assert_eq!(map.look.title, "Where the query is found");
 }
 
 mod reqwest {

@@ -9,6 +9,7 @@
 //!   the third-party browser assets from npm (`app/package-lock.json`: Plotly and the world
 //!   basemaps), each with a gzip copy for the server to send as is.
 //! - `run`: `web`, then the server on the embedded demo (arguments go to `kmviz demo`).
+//! - `bench-app`: `web`, then the browser bench (`e2e/bench.mjs`): 100 000 against 1 000 rows.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,10 @@ fn main() -> ExitCode {
             all.extend(rest.iter().map(String::as_str));
             run("cargo", &all)
         }),
-        _ => Err("usage: cargo xtask test|web|run".to_owned()),
+        Some("bench-app") => web()
+            .and_then(|()| run("cargo", &["build", "--locked", "-p", "kmviz"]))
+            .and_then(|()| node_script("bench.mjs")),
+        _ => Err("usage: cargo xtask test|web|run|bench-app".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,21 +57,26 @@ fn test() -> Result<(), String> {
 
 /// The browser tests (`e2e/`), against the debug `kmviz` the tests built and the app in `site/`.
 fn browser_tests() -> Result<(), String> {
+    node_script("app.test.mjs")
+}
+
+/// Runs `e2e/<script>` with the debug `kmviz` and the app in `site/`.
+fn node_script(script: &str) -> Result<(), String> {
+    ensure_debian_packages(&[("chromium", "/usr/bin/chromium"), ("npm", "/usr/bin/npm")])?;
     let e2e = root().join("e2e");
     if !e2e.join("node_modules/playwright-core").is_dir() {
         run_in(&e2e, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
-    let bin = target_dir().join("debug/kmviz");
     let status = Command::new("node")
-        .arg(e2e.join("app.test.mjs"))
-        .env("KMVIZ_BIN", &bin)
+        .arg(e2e.join(script))
+        .env("KMVIZ_BIN", target_dir().join("debug/kmviz"))
         .env("KMVIZ_SITE", root().join("site"))
         .status()
         .map_err(|e| format!("cannot run node: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("the browser tests failed ({status})"))
+        Err(format!("e2e/{script} failed ({status})"))
     }
 }
 

@@ -1,5 +1,7 @@
 //! The one HTTP client of the app: kmviz's JSON API.
 
+use std::collections::BTreeMap;
+
 use gloo_net::http::Request;
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
@@ -76,6 +78,9 @@ pub struct MetadataInfo {
     pub rows: Option<usize>,
     pub columns: Vec<Column>,
     pub geodata: Option<Geodata>,
+    /// Column → link template (`{}` stands for the value).
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
     #[serde(default)]
     pub error: Option<String>,
 }

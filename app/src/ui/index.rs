@@ -45,6 +45,7 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
         async move { api::metadata(&name).await }
     });
     let file_name = format!("{}-metadata", database.name);
+    let links = database.metadata.links.clone();
     view! {
         <section class="index-info">
             <h2>{format!("{} ({})", database.name, database.provider)}</h2>
@@ -66,7 +67,7 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
                             let table = table.clone();
                             move || state.filtered(&table)
                         });
-                        view! { <TableView table=table state=state filtered=filtered name=file_name.clone() /> }.into_any()
+                        view! { <TableView table=table state=state filtered=filtered name=file_name.clone() links=links.clone() /> }.into_any()
                     }
                     Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 })}

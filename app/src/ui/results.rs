@@ -252,6 +252,10 @@ fn PairView(
         tab.set(Tab::Sequence);
     });
     let presets = database.as_ref().and_then(|d| d.presets.clone());
+    let links = database
+        .as_ref()
+        .map(|d| d.metadata.links.clone())
+        .unwrap_or_default();
     let not_shown =
         (result.not_shown > 0).then(|| format!(" ({} more not shown)", result.not_shown));
     let result = Arc::new(result);
@@ -300,7 +304,7 @@ fn PairView(
     view! {
         <div class="tab-page" data-page="index" hidden=hidden(Tab::Index)>{index_tab}</div>
         <div class="tab-page" data-page="table" hidden=hidden(Tab::Table)>
-            <TableView table=table.clone() state=state filtered=filtered name=format!("kmviz-{}", pair.query) on_open=open note=not_shown.unwrap_or_default() />
+            <TableView table=table.clone() state=state filtered=filtered name=format!("kmviz-{}", pair.query) links=links on_open=open note=not_shown.unwrap_or_default() />
         </div>
         <div class="tab-page" data-page="plot" hidden=hidden(Tab::Plot)>{plot}</div>
         <div class="tab-page" data-page="map" hidden=hidden(Tab::Map)>{map}</div>

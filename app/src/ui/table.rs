@@ -3,14 +3,14 @@
 //! [`crate::model::filter`]), by hiding rows with missing values, and by a selection made in a
 //! figure; exported as TSV or CSV.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
 use super::browser;
 use crate::model::filter::Filter;
-use crate::model::session::ColumnKind;
+use crate::model::session::{ColumnKind, Value};
 use crate::model::table::{ColumnFilter, Table, show};
 
 /// Pixels per row: rows have one fixed height so that the rows in view follow from the scroll.
@@ -64,13 +64,15 @@ impl TableState {
     }
 }
 
-/// `on_open(row)` is called when a row is clicked; `name` names exported files.
+/// `on_open(row)` is called when a row is clicked; `name` names exported files; `links` maps
+/// column names to link templates for their cells.
 #[component]
 pub fn TableView(
     table: Arc<Table>,
     state: TableState,
     #[prop(into)] filtered: Signal<Result<Vec<usize>, String>>,
     name: String,
+    #[prop(optional)] links: BTreeMap<String, String>,
     #[prop(optional)] on_open: Option<Callback<usize>>,
     #[prop(optional)] note: Option<String>,
 ) -> impl IntoView {
@@ -110,6 +112,12 @@ pub fn TableView(
     };
     let export_csv = export.clone();
     let headers = table.columns.clone();
+    let links: Arc<Vec<Option<String>>> = Arc::new(
+        headers
+            .iter()
+            .map(|(column, _)| links.get(column).cloned())
+            .collect(),
+    );
     let body_table = table.clone();
     view! {
         <div class="filters">
@@ -178,10 +186,21 @@ pub fn TableView(
                         let len = shown.with(Vec::len);
                         let rows = shown.with(|rows| rows[start..end].to_vec());
                         let table = body_table.clone();
+                        let links = links.clone();
                         view! {
                             <tr class="spacer" style=format!("height:{}px", start as f64 * ROW_HEIGHT)></tr>
                             {rows.into_iter().map(|r| {
-                                let cells = table.rows[r].iter().map(|v| view! { <td>{show(v)}</td> }).collect_view();
+                                let cells = table.rows[r].iter().zip(links.iter()).map(|(v, link)| {
+                                    let text = show(v);
+                                    match link {
+                                        Some(template) if *v != Value::Null => {
+                                            let href = template.replace("{}", &encode_uri_component(&text));
+                                            view! { <td><a href=href target="_blank" rel="noopener noreferrer"
+                                                on:click=|ev| ev.stop_propagation()>{text}</a></td> }.into_any()
+                                        }
+                                        _ => view! { <td>{text}</td> }.into_any(),
+                                    }
+                                }).collect_view();
                                 view! {
                                     <tr data-row=r on:click=move |_| if let Some(open) = on_open { open.run(r) }>{cells}</tr>
                                 }
@@ -239,4 +258,9 @@ fn ColumnFilterInput(
         }
         .into_any(),
     }
+}
+
+/// `text` made safe inside a URL.
+fn encode_uri_component(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
 }

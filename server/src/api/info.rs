@@ -8,6 +8,8 @@ use app::model::session::{Column, Geodata};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value as JsonValue;
 
@@ -50,6 +52,8 @@ struct MetadataInfo {
     rows: Option<usize>,
     columns: Vec<Column>,
     geodata: Option<Geodata>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    links: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -73,6 +77,7 @@ async fn describe(database: &Database) -> DatabaseInfo {
             rows,
             columns: columns(&database.metadb.schema()),
             geodata: database.metadb.geodata().cloned(),
+            links: database.links.clone(),
             error: metadata_error,
         },
         presets: database.presets.clone(),

@@ -1,0 +1,71 @@
+// The app's speed at scale, in the browser: a session of 100 000 result rows against one of
+// 1 000, opened from a session.json file (see harness.mjs), timed inside the page from the user's
+// action until the table shows its outcome: first render, sort, filter. Also prints the wasm
+// bundle's size, raw and gzip. Run by `cargo xtask bench-app`.
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { launchBrowser, startDemo, syntheticSession } from "./harness.mjs";
+
+const SIZES = [1000, 100000];
+const { base, data, server } = await startDemo();
+const browser = await launchBrowser();
+
+/// Milliseconds from `act` (run in the page) until `done` holds and a frame is painted.
+async function timed(page, act, done, arg) {
+  return page.evaluate(async ([act, done, arg]) => {
+    const [actFn, doneFn] = [new Function("arg", act), new Function("arg", done)];
+    const t0 = performance.now();
+    actFn(arg);
+    while (!doneFn(arg)) await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    return performance.now() - t0;
+  }, [act, done, arg]);
+}
+
+const COUNT = `document.querySelector('[data-page="table"] p.count')?.textContent ?? ""`;
+const results = {};
+try {
+  for (const n of SIZES) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(base);
+    await page.locator(".session-file input").waitFor();
+    const file = join(data, `session-${n}.json`);
+    writeFileSync(file, JSON.stringify(syntheticSession(n)));
+    // The clock starts when the browser hands the file to the app.
+    await page.evaluate(() => document.querySelector(".session-file input")
+      .addEventListener("change", () => { window.kmvizBenchStart = performance.now(); }, { capture: true }));
+    await page.locator(".session-file input").setInputFiles(file);
+    const render = await page.evaluate(async ([n, count]) => {
+      const shown = new Function(`return (${count}).startsWith("${n} of ${n}") && !!document.querySelector("tr[data-row]")`);
+      while (!shown()) await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      return performance.now() - window.kmvizBenchStart;
+    }, [n, COUNT]);
+    const sort = await timed(page,
+      `document.querySelector('[data-page="table"] th[data-column="Temp"]').click()`,
+      `return document.querySelector('[data-page="table"] th[data-column="Temp"]').textContent.endsWith("▲")`);
+    const filter = await timed(page,
+      `const input = document.querySelector('[data-page="table"] input.where');
+       input.value = "CovXK > 0.5 AND Biome IN ('Trades', 'Polar')";
+       input.dispatchEvent(new Event("change"));`,
+      `return !(${COUNT}).startsWith(arg + " of")`, n);
+    const shown = await page.evaluate(`${COUNT}`);
+    results[n] = { render, sort, filter, shown };
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.kill();
+}
+
+const [small, large] = SIZES.map((n) => results[n]);
+console.log(`operation     ${SIZES.map((n) => `${n} rows`.padStart(12)).join("")}   ratio`);
+for (const op of ["render", "sort", "filter"]) {
+  const ms = SIZES.map((n) => `${results[n][op].toFixed(1)} ms`.padStart(12)).join("");
+  console.log(`${op.padEnd(13)} ${ms}   ${(large[op] / small[op]).toFixed(1)}x`);
+}
+console.log(`(filtered: ${small.shown} / ${large.shown})`);
+const site = process.env.KMVIZ_SITE ?? join(import.meta.dirname, "..", "site");
+const kb = (file) => (statSync(join(site, file)).size / 1024).toFixed(0);
+console.log(`wasm bundle: ${kb("pkg/app_bg.wasm")} KB raw, ${kb("pkg/app_bg.wasm.gz")} KB gzip; ` +
+  `app.js ${kb("pkg/app.js")} KB; Plotly (loaded on first figure) ${kb("assets/plotly.min.js")} KB raw, ${kb("assets/plotly.min.js.gz")} KB gzip`);
