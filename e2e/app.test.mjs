@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
-import { launchBrowser, startDemo, syntheticSession, until } from "./harness.mjs";
+import { launchBrowser, startDemo, startServer, syntheticSession, until } from "./harness.mjs";
 
 const shots = resolve(process.env.KMVIZ_SHOTS ?? join(import.meta.dirname, "out"));
 mkdirSync(shots, { recursive: true });
@@ -266,6 +266,54 @@ try {
     await page.locator('.progress[data-status="done"]').waitFor();
     assert.equal(page.url(), sessionUrl);
     await until("the reloaded table", async () => (await rows.count()) > 10);
+  });
+
+  await step("switches-database", async () => {
+    // A second instance with two databases: the demo's index read from disk with its
+    // metadata, and the same index through the demo's kmindex-server API with other metadata.
+    const temps = readFileSync(join(data, "metadata.tsv"), "utf8").trimEnd().split("\n")
+      .map((line) => { const f = line.split("\t"); return `${f[0]},${f[4]}`; }).join("\n");
+    writeFileSync(join(data, "temps.csv"), `${temps}\n`);
+    const config = join(data, "two.toml");
+    writeFileSync(config, `
+[databases.survey]
+type = "kmindex"
+params = { index_path = "${join(data, "index")}" }
+metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+
+[databases.remote]
+type = "kmindex-server"
+params = { url = "${base}" }
+metadata = { type = "csv", params = { path = "${join(data, "temps.csv")}", idx = "ID" } }
+
+[default]
+database = ["survey", "remote"]
+
+[sessions]
+data_dir = "${join(data, "two-sessions")}"
+`);
+    const two = await startServer(config);
+    try {
+      await page.goto(two.base);
+      await page.locator(".sidebar textarea").fill(queries);
+      assert.ok(await page.locator('.databases input[value="remote"]').isChecked());
+      await page.locator(".submit").click();
+      await page.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
+      assert.equal(await page.locator(".progress .count").textContent(), "16/16 done");
+      await until("the local table", async () => (await rows.count()) > 10);
+      const local = await count();
+      assert.ok(await table.locator('th[data-column="Biome"]').count() === 1);
+      await page.locator("select.database").selectOption("remote");
+      await until("the remote table", async () => (await table.locator('th[data-column="Biome"]').count()) === 0);
+      const headers = await table.locator("thead tr:first-child th").allTextContents();
+      assert.deepEqual(headers, ["ID", "index", "CovXK", "CovXB", "CovYK", "CovYB", "Temp"]);
+      // The same index answers the same, locally and over HTTP.
+      assert.equal(await count(), local);
+    } finally {
+      two.server.kill();
+    }
+    await page.goto(sessionUrl);
+    await page.locator('.progress[data-status="done"]').waitFor();
   });
 
   await step("opens-a-session-file", async () => {

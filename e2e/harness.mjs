@@ -11,21 +11,30 @@ import { chromium } from "playwright-core";
 
 /// Starts the demo in a fresh data folder; resolves to `{ base, data, server }`.
 export async function startDemo() {
+  const data = mkdtempSync(join(tmpdir(), "kmviz-e2e-"));
+  const { base, server } = await start(["demo", "--data-dir", data, "--port", "0"],
+    /^kmviz demo is up\. Open (http:\/\/\S+)\/api\/info/);
+  return { base, data, server };
+}
+
+/// Starts `kmviz serve --config config`; resolves to `{ base, server }`.
+export async function startServer(config) {
+  return start(["serve", "--config", config, "--port", "0"], /listening on (http:\/\/[\d.:]+)/);
+}
+
+async function start(args, ready) {
   const bin = process.env.KMVIZ_BIN;
   assert.ok(bin, "set KMVIZ_BIN to the kmviz binary");
-  const data = mkdtempSync(join(tmpdir(), "kmviz-e2e-"));
-  const server = spawn(bin, ["demo", "--data-dir", data, "--port", "0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const server = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   const base = await new Promise((ok, fail) => {
     const lines = createInterface({ input: server.stderr });
     lines.on("line", (line) => {
-      const m = line.match(/^kmviz demo is up\. Open (http:\/\/\S+)\/api\/info/);
+      const m = line.match(ready);
       if (m) ok(m[1]);
     });
-    server.on("exit", (code) => fail(new Error(`kmviz demo exited (${code})`)));
+    server.on("exit", (code) => fail(new Error(`kmviz ${args[0]} exited (${code})`)));
   });
-  return { base, data, server };
+  return { base, server };
 }
 
 export async function launchBrowser() {
