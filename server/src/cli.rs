@@ -49,6 +49,21 @@ enum Command {
     /// Work with kmindex indexes directly.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Inspect WebAssembly plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Say which of kmviz's interfaces FILE.wasm exports, against which WIT version, and
+    /// what it asks the host for.
+    Check { file: PathBuf },
+    /// List the plugins a configuration declares, with their grants.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +205,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
         } => demo(default_demo_dir(), crate::demo::DEFAULT_SEED, &listen),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
+        Command::Plugin(PluginCommand::Check { file }) => check_plugin(&file),
+        Command::Plugin(PluginCommand::List { config }) => list_plugins(&config),
         Command::Config(ConfigCommand::Template { format }) => {
             print!("{}", crate::config::template(format));
             Ok(())
@@ -328,15 +345,103 @@ fn serve_config(file: &Path, listen: &Listen) -> anyhow::Result<()> {
     })
 }
 
+fn check_plugin(file: &Path) -> anyhow::Result<()> {
+    let cache = std::env::temp_dir().join(format!("kmviz-plugin-check-{}", std::process::id()));
+    let inspected = crate::plugin::inspect(file, &cache);
+    let _ = std::fs::remove_dir_all(&cache);
+    let inspected = inspected?;
+    println!("{}: a WebAssembly component", file.display());
+    let ours: Vec<&String> = inspected
+        .exports
+        .iter()
+        .filter(|e| e.starts_with("kmviz:plugin/"))
+        .collect();
+    for export in &ours {
+        println!("  exports {export}");
+    }
+    let asks: Vec<&str> = inspected
+        .imports
+        .iter()
+        .filter_map(|i| crate::plugin::capability(i))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    println!(
+        "  asks for: {}",
+        if asks.is_empty() {
+            "nothing".to_owned()
+        } else {
+            asks.join(", ")
+        }
+    );
+    let wanted = format!("@{}", crate::plugin::WIT_VERSION);
+    if ours.is_empty() {
+        bail!(
+            "{} exports none of kmviz's interfaces (kmviz:plugin/provider{wanted}, …)",
+            file.display()
+        );
+    }
+    if let Some(other) = ours.iter().find(|e| !e.ends_with(&wanted)) {
+        bail!("{other} is not the WIT version this kmviz loads ({wanted})");
+    }
+    println!("  loads in this kmviz (kmviz:plugin{wanted})");
+    Ok(())
+}
+
+fn list_plugins(config: &Path) -> anyhow::Result<()> {
+    let instance = read_instance(config)?;
+    if instance.plugins.is_empty() {
+        println!("{}: no WebAssembly plugins", config.display());
+    }
+    for plugin in &instance.plugins {
+        let g = &plugin.grants;
+        println!("{}: {}", plugin.name, plugin.wasm.display());
+        println!(
+            "  http: {}",
+            if g.allow_http.is_empty() {
+                "none".to_owned()
+            } else {
+                g.allow_http.join(", ")
+            }
+        );
+        println!(
+            "  folders (read-only): {}",
+            if g.dirs.is_empty() {
+                "none".to_owned()
+            } else {
+                g.dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        println!(
+            "  environment: {}",
+            if g.env.is_empty() {
+                "none".to_owned()
+            } else {
+                g.env.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        );
+        println!(
+            "  memory {} MB, {} ms per call, {} calls at once",
+            g.memory_mb, g.timeout_ms, g.concurrency
+        );
+    }
+    Ok(())
+}
+
 fn check_config(file: &Path) -> anyhow::Result<()> {
     let instance = read_instance(file)?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let plugins = instance.load_plugins()?;
     runtime.block_on(async {
         let mut failed = 0;
         for spec in instance.databases {
             let name = spec.name.clone();
             let timeout = std::time::Duration::from_secs(instance.engine.timeout.min(10));
-            match crate::engine::Database::open(spec, timeout).await {
+            match crate::engine::Database::open(spec, timeout, &plugins).await {
                 Ok(database) => match database.provider.indexes().await {
                     Ok(indexes) => println!(
                         "{name}: ok ({} {}, metadata {} columns)",

@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::plugin::{Grants, PluginSpec};
+
 /// A configuration that cannot be used, with the file and the place in it.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
@@ -49,8 +51,9 @@ pub struct Config {
     pub html: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notif: Option<Json>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugins: Option<Json>,
+    /// WebAssembly plugins (`wasm` and grants); kmviz 0.8's Python plugins are ignored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plugins: BTreeMap<String, Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assets: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,7 +263,12 @@ pub enum ProviderSpec {
     Kmindex { index_path: PathBuf },
     /// A kmindex-server, `http://host:port`.
     KmindexServer { url: String },
+    /// A plugin's provider, with the database's `params`.
+    Plugin { plugin: String, params: Json },
 }
+
+/// The providers' names a plugin may not take.
+const BUILT_IN: [&str; 3] = ["kmindex", "kmindex-cli", "kmindex-server"];
 
 /// A MetaDB, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -484,7 +492,6 @@ impl Config {
             ("cache", self.cache.is_some()),
             ("html", self.html.is_some()),
             ("notif", self.notif.is_some()),
-            ("plugins", self.plugins.is_some()),
             ("assets", self.assets.is_some()),
             ("preset", self.preset.is_some()),
         ]
@@ -492,6 +499,14 @@ impl Config {
         .filter(|(_, set)| *set)
         .map(|(key, _)| format!("'{key}' (a kmviz 0.8 setting) is ignored by this server"))
         .collect();
+        for (name, plugin) in &self.plugins {
+            if plugin.get("wasm").is_none() {
+                warnings.push(format!(
+                    "plugins.{name}: a kmviz 0.8 (Python) plugin is ignored; plugins here are \
+                     WebAssembly components (give `wasm`)"
+                ));
+            }
+        }
         let api = &self.api;
         if !api.enabled || !api.with_query || !api.with_download {
             warnings.push(
@@ -547,9 +562,35 @@ impl Config {
         if self.engine.concurrency == 0 {
             return Err("engine.concurrency: must be at least 1".into());
         }
+        let plugins: Vec<String> = self.plugins(base)?.into_iter().map(|p| p.name).collect();
         self.databases
             .iter()
-            .map(|(name, db)| database(name, db, base))
+            .map(|(name, db)| database(name, db, base, &plugins))
+            .collect()
+    }
+
+    /// The WebAssembly plugins (entries with `wasm`), paths resolved against `base`.
+    pub fn plugins(&self, base: &Path) -> Result<Vec<PluginSpec>, String> {
+        self.plugins
+            .iter()
+            .filter_map(|(name, plugin)| {
+                let mut grants = plugin.as_object()?.clone();
+                let wasm = grants.remove("wasm")?;
+                let place = format!("plugins.{name}");
+                Some((|| {
+                    let wasm: PathBuf = part(&wasm, &format!("{place}.wasm"))?;
+                    let mut grants: Grants = part(&Json::Object(grants), &place)?;
+                    grants.dirs = grants.dirs.iter().map(|d| base.join(d)).collect();
+                    if BUILT_IN.contains(&name.as_str()) {
+                        return Err(format!("{place}: '{name}' is a built-in provider's name"));
+                    }
+                    Ok(PluginSpec {
+                        name: name.clone(),
+                        wasm: base.join(wasm),
+                        grants,
+                    })
+                })())
+            })
             .collect()
     }
 
@@ -562,7 +603,12 @@ impl Config {
     }
 }
 
-fn database(name: &str, db: &DatabaseConfig, base: &Path) -> Result<DatabaseSpec, String> {
+fn database(
+    name: &str,
+    db: &DatabaseConfig,
+    base: &Path,
+    plugins: &[String],
+) -> Result<DatabaseSpec, String> {
     let place = format!("databases.{name}");
     let resolve = |p: &Path| base.join(p);
     let provider = match db.kind.as_str() {
@@ -586,10 +632,19 @@ fn database(name: &str, db: &DatabaseConfig, base: &Path) -> Result<DatabaseSpec
             };
             ProviderSpec::KmindexServer { url }
         }
+        plugin if plugins.iter().any(|p| p == plugin) => ProviderSpec::Plugin {
+            plugin: plugin.to_owned(),
+            params: db.params.clone(),
+        },
         other => {
             return Err(format!(
-                "{place}.type: unknown provider type '{other}'; known: kmindex, kmindex-cli, \
-                 kmindex-server"
+                "{place}.type: unknown provider type '{other}'; known: {}",
+                BUILT_IN
+                    .iter()
+                    .map(|b| b.to_string())
+                    .chain(plugins.iter().map(|p| format!("{p} (plugin)")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     };

@@ -16,6 +16,8 @@ use serde_json::Value as Json;
 use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, ProviderSpec};
 use crate::kmindex::index::Index;
 use crate::metadb::{self, MetaDb};
+use crate::plugin::Plugins;
+use crate::plugin::provider::PluginProvider;
 use crate::provider::Provider;
 use crate::provider::kmindex::LocalKmindex;
 use crate::provider::kmindex_server::RemoteKmindex;
@@ -35,7 +37,11 @@ pub struct Database {
 impl Database {
     /// Opens the provider and the MetaDB `spec` names. A kmindex-server that does not answer
     /// yet is not an error: its queries fail until it does.
-    pub async fn open(spec: DatabaseSpec, timeout: Duration) -> Result<Database, String> {
+    pub async fn open(
+        spec: DatabaseSpec,
+        timeout: Duration,
+        plugins: &Plugins,
+    ) -> Result<Database, String> {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             format!("database '{}': {what}: {e}", spec.name)
         };
@@ -59,6 +65,16 @@ impl Database {
                     }
                 });
                 remote
+            }
+            ProviderSpec::Plugin { plugin, params } => {
+                let plugin = plugins
+                    .get(plugin)
+                    .ok_or_else(|| fail("provider", &format!("plugin '{plugin}' is not loaded")))?;
+                Arc::new(
+                    PluginProvider::open(Arc::clone(plugin), params)
+                        .await
+                        .map_err(|e| fail("provider", &e))?,
+                )
             }
         };
         let geodata = spec.geodata.clone();
@@ -193,10 +209,16 @@ impl Engine {
     }
 
     /// Opens every database of `specs`, all at once.
-    pub async fn open(specs: Vec<DatabaseSpec>, settings: EngineConfig) -> Result<Engine, String> {
+    pub async fn open(
+        specs: Vec<DatabaseSpec>,
+        settings: EngineConfig,
+        plugins: &Plugins,
+    ) -> Result<Engine, String> {
         let timeout = Duration::from_secs(settings.timeout);
         let opened = futures_util::future::join_all(
-            specs.into_iter().map(|spec| Database::open(spec, timeout)),
+            specs
+                .into_iter()
+                .map(|spec| Database::open(spec, timeout, plugins)),
         )
         .await;
         Ok(Engine::new(

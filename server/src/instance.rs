@@ -13,6 +13,7 @@ use crate::api::{self, AppState, Settings};
 use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
 use crate::engine::Engine;
 use crate::jobs::Jobs;
+use crate::plugin::{PluginSpec, Plugins};
 use crate::session::{SessionStore, SqliteStore};
 
 /// Everything needed to start an instance.
@@ -28,6 +29,7 @@ pub struct Instance {
     pub site: PathBuf,
     /// HTTP basic credentials (user → password); everything is open without.
     pub users: Option<BTreeMap<String, String>>,
+    pub plugins: Vec<PluginSpec>,
 }
 
 impl Instance {
@@ -35,6 +37,7 @@ impl Instance {
     pub fn from_config(config: &Config, base: &Path) -> Result<Instance, String> {
         Ok(Instance {
             databases: config.databases(base)?,
+            plugins: config.plugins(base)?,
             engine: config.engine.clone(),
             settings: Settings {
                 input: config.input,
@@ -96,9 +99,15 @@ impl Instance {
         instance
     }
 
+    /// Compiles (or reads from the cache beside the sessions) the configured plugins.
+    pub fn load_plugins(&self) -> anyhow::Result<Plugins> {
+        crate::plugin::load_all(&self.plugins, &self.data_dir.join("plugin-cache"))
+    }
+
     /// Opens everything and returns the API's router and the jobs behind it.
     pub async fn start(self) -> anyhow::Result<(Router, Arc<Jobs>)> {
-        let engine = Engine::open(self.databases, self.engine)
+        let plugins = self.load_plugins()?;
+        let engine = Engine::open(self.databases, self.engine, &plugins)
             .await
             .map_err(anyhow::Error::msg)?;
         let store = SqliteStore::open(&self.data_dir).with_context(|| {

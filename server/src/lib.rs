@@ -16,6 +16,7 @@ pub mod instance;
 pub mod jobs;
 pub mod kmindex;
 pub mod metadb;
+pub mod plugin;
 pub mod provider;
 pub mod session;
 pub mod web;

@@ -32,12 +32,17 @@ pub struct IndexInfo {
     pub smer_size: usize,
     pub abundance: bool,
     pub samples: usize,
-    pub minimizer_size: usize,
-    pub partitions: usize,
+    // The layout of kmindex indexes; other providers may not have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimizer_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<usize>,
     /// Rows of each sample's Bloom filter (one hash function).
-    pub bloom_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bloom_size: Option<u64>,
     /// Bits per sample and row: 1 for presence/absence, more for abundance classes.
-    pub bits_per_cell: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_cell: Option<usize>,
     /// The fraction of non-empty cells, measured on a sample of rows when the matrices can
     /// be read: the false-positive rate of one s-mer lookup (`occupancy^(z+1)` for a k-mer).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,10 +57,10 @@ impl IndexInfo {
             smer_size: entry.smer_size,
             abundance: entry.bw > 1,
             samples: entry.nb_samples,
-            minimizer_size: entry.minim_size,
-            partitions: entry.nb_partitions,
-            bloom_size: entry.bloom_size,
-            bits_per_cell: entry.bw,
+            minimizer_size: Some(entry.minim_size),
+            partitions: Some(entry.nb_partitions),
+            bloom_size: Some(entry.bloom_size),
+            bits_per_cell: Some(entry.bw),
             occupancy,
         }
     }

@@ -5,9 +5,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use app::model::query::{InputLimits, parse_queries};
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use common::mariadb::mariadb;
-use common::{fixture_index, kmindex_fixtures, records};
+use common::{Server, fixture_index, kmindex_fixtures, records};
 use serde_json::{Value, json};
 
 /// Samples of the metadata tables: D0..D15 but D3, so that hits on D3 lack metadata.
@@ -174,47 +173,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// A `kmviz serve` process on a free loopback port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(config: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kmviz"))
-            .args(["serve", "--config", config.to_str().unwrap(), "--port", "0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let base = loop {
-            let Some(line) = lines.next() else {
-                panic!("kmviz serve stopped: {}", seen.join("\n"));
-            };
-            let line = line.unwrap();
-            if let Some(url) = line.strip_prefix("kmviz is up: ") {
-                break url.trim_end_matches("/api/info").to_owned();
-            }
-            seen.push(line);
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The test's instance: metadata written, configuration written, server started.

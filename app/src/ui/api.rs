@@ -65,10 +65,14 @@ pub struct IndexInfo {
     pub smer_size: usize,
     pub abundance: bool,
     pub samples: usize,
-    pub minimizer_size: usize,
-    pub partitions: usize,
-    pub bloom_size: u64,
-    pub bits_per_cell: usize,
+    #[serde(default)]
+    pub minimizer_size: Option<usize>,
+    #[serde(default)]
+    pub partitions: Option<usize>,
+    #[serde(default)]
+    pub bloom_size: Option<u64>,
+    #[serde(default)]
+    pub bits_per_cell: Option<usize>,
     #[serde(default)]
     pub occupancy: Option<f64>,
 }

@@ -22,18 +22,18 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
             let fpr = match (index.occupancy, z) {
                 (Some(p), Some(z)) => format!("{:.2e}", p.powi(z as i32 + 1)),
                 (Some(p), None) => format!("{p:.2e} per s-mer"),
-                (None, _) => "not known (remote index)".to_owned(),
+                (None, _) => "not known".to_owned(),
             };
             view! {
                 <tr data-index=index.name.clone()>
                     <td>{index.name.clone()}</td>
                     <td>{index.smer_size}</td>
                     <td>{kmer}</td>
-                    <td>{index.minimizer_size}</td>
-                    <td>{index.partitions}</td>
-                    <td>{index.bloom_size}</td>
+                    <td>{known(index.minimizer_size)}</td>
+                    <td>{known(index.partitions)}</td>
+                    <td>{known(index.bloom_size)}</td>
                     <td>{index.samples}</td>
-                    <td>{index.bits_per_cell}</td>
+                    <td>{known(index.bits_per_cell)}</td>
                     <td class="fpr">{fpr}</td>
                 </tr>
             }
@@ -74,4 +74,9 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// A value the provider may not know.
+fn known<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| v.to_string())
 }

@@ -4,8 +4,9 @@
 
 pub mod mariadb;
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 /// `../shared` beside the repository (or `$KMVIZ_SHARED`).
 pub fn shared() -> PathBuf {
@@ -76,4 +77,45 @@ pub async fn spawn_kmindex_server() -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     addr
+}
+
+/// A `kmviz serve` process on a free loopback port.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(config: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kmviz"))
+            .args(["serve", "--config", config.to_str().unwrap(), "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let base = loop {
+            let Some(line) = lines.next() else {
+                panic!("kmviz serve stopped: {}", seen.join("\n"));
+            };
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("kmviz is up: ") {
+                break url.trim_end_matches("/api/info").to_owned();
+            }
+            seen.push(line);
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,201 @@
+//! A plugin as a [`Provider`]: its description (read once, when the database opens) gives the
+//! sub-indexes and options; each query is one `search` call in a fresh instance.
+
+use std::sync::Arc;
+
+use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
+use app::model::query::Query;
+use app::model::results::{QueryHits, SampleHit};
+
+use super::wit_provider::{Description, Hit, Query as WitQuery};
+use super::wit_types::{
+    OptionKind as WitKind, OptionSetting, OptionSpec as WitSpec, OptionValue as WitValue,
+};
+use super::{Plugin, PluginError};
+use crate::provider::{BoxFuture, IndexInfo, Provider, ProviderError};
+
+#[derive(Debug)]
+pub struct PluginProvider {
+    plugin: Arc<Plugin>,
+    /// The database's `params`, as JSON text.
+    params: String,
+    kind: &'static str,
+    description: Description,
+    options: Vec<OptionSpec>,
+}
+
+impl PluginProvider {
+    /// Describes plugin `plugin` for a database configured with `params`.
+    pub async fn open(
+        plugin: Arc<Plugin>,
+        params: &serde_json::Value,
+    ) -> Result<Self, PluginError> {
+        let params = params.to_string();
+        let text = params.clone();
+        let description = plugin
+            .provider_call(move |store, instance| {
+                Box::pin(async move {
+                    instance
+                        .kmviz_plugin_provider()
+                        .call_describe(store, &text)
+                        .await
+                })
+            })
+            .await?
+            .map_err(|message| plugin.fail(format!("refused its parameters: {message}")))?;
+        let options = description
+            .options
+            .iter()
+            .map(option_spec)
+            .collect::<Result<_, _>>()
+            .map_err(|message| plugin.fail(message))?;
+        // One leak per configured plugin database: provider kinds are static names.
+        let kind: &'static str = Box::leak(plugin.name().to_owned().into_boxed_str());
+        Ok(PluginProvider {
+            plugin,
+            params,
+            kind,
+            description,
+            options,
+        })
+    }
+}
+
+impl Provider for PluginProvider {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn indexes(&self) -> BoxFuture<'_, Result<Vec<IndexInfo>, ProviderError>> {
+        let infos = self
+            .description
+            .indexes
+            .iter()
+            .map(|index| IndexInfo {
+                name: index.name.clone(),
+                smer_size: index.kmer_size as usize,
+                abundance: index.abundance,
+                samples: index.samples.len(),
+                minimizer_size: None,
+                partitions: None,
+                bloom_size: None,
+                bits_per_cell: None,
+                occupancy: None,
+            })
+            .collect();
+        Box::pin(async move { Ok(infos) })
+    }
+
+    fn options(&self) -> Vec<OptionSpec> {
+        self.options.clone()
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a Query,
+        options: &'a OptionValues,
+    ) -> BoxFuture<'a, Result<Vec<QueryHits>, ProviderError>> {
+        Box::pin(async move {
+            let request = WitQuery {
+                id: query.name.clone(),
+                sequence: query.seq.clone(),
+                options: options
+                    .iter()
+                    .map(|(name, value)| OptionSetting {
+                        name: name.clone(),
+                        value: wit_value(value),
+                    })
+                    .collect(),
+            };
+            let params = self.params.clone();
+            let hits = self
+                .plugin
+                .provider_call(move |store, instance| {
+                    Box::pin(async move {
+                        instance
+                            .kmviz_plugin_provider()
+                            .call_search(store, &params, &request)
+                            .await
+                    })
+                })
+                .await
+                .map_err(|e| ProviderError(e.to_string()))?
+                .map_err(|message| ProviderError(format!("plugin '{}': {message}", self.kind)))?;
+            Ok(self.by_index(query, hits))
+        })
+    }
+}
+
+impl PluginProvider {
+    /// Hits grouped by the sub-indexes of the description (others are dropped).
+    fn by_index(&self, query: &Query, hits: Vec<Hit>) -> Vec<QueryHits> {
+        self.description
+            .indexes
+            .iter()
+            .map(|index| QueryHits {
+                query: query.name.clone(),
+                index: index.name.clone(),
+                kmer_size: hits
+                    .iter()
+                    .find(|h| h.index == index.name && h.kmer_size > 0)
+                    .map_or(index.kmer_size, |h| h.kmer_size) as usize,
+                abundance: index.abundance,
+                samples: hits
+                    .iter()
+                    .filter(|h| h.index == index.name)
+                    .map(|h| SampleHit {
+                        sample: h.sample.clone(),
+                        kmer_ratio: h.ratio.clamp(0.0, 1.0),
+                        mean_abundance: h.abundance.map(|a| a.round().max(0.0) as u32),
+                        kmers: h.positions.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+fn wit_value(value: &OptionValue) -> WitValue {
+    match value {
+        OptionValue::Bool(b) => WitValue::Boolean(*b),
+        OptionValue::Number(n) => WitValue::Number(*n),
+        OptionValue::Text(t) => WitValue::Text(t.clone()),
+        OptionValue::List(l) => WitValue::List(l.clone()),
+    }
+}
+
+/// kmviz's option schema from the plugin's; the default must fit the kind.
+fn option_spec(spec: &WitSpec) -> Result<OptionSpec, String> {
+    let wrong = || format!("option '{}': its default does not fit its kind", spec.name);
+    let kind = match (&spec.kind, &spec.default) {
+        (WitKind::Numeric(b), WitValue::Number(d)) => OptionKind::Numeric {
+            min: b.min,
+            max: b.max,
+            step: b.step,
+            default: *d,
+        },
+        (WitKind::Range(b), WitValue::Number(d)) => OptionKind::Range {
+            min: b.min,
+            max: b.max,
+            step: b.step,
+            default: *d,
+        },
+        (WitKind::Choice(choices), WitValue::Text(d)) => OptionKind::Choice {
+            choices: choices.clone(),
+            default: d.clone(),
+        },
+        (WitKind::MultiChoice(choices), WitValue::List(d)) => OptionKind::MultiChoice {
+            choices: choices.clone(),
+            default: d.clone(),
+        },
+        (WitKind::Text(placeholder), WitValue::Text(d)) => OptionKind::Text {
+            placeholder: placeholder.clone(),
+            default: d.clone(),
+        },
+        (WitKind::Toggle, WitValue::Boolean(d)) => OptionKind::Toggle { default: *d },
+        _ => return Err(wrong()),
+    };
+    let mut option = OptionSpec::new(&spec.name, &spec.help, kind);
+    option.required = spec.required;
+    Ok(option)
+}
