@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Server, records, spawn_kmindex_server};
+use common::{Server, kmviz, records, spawn_kmindex_server};
 use serde_json::{Value, json};
 
 const PLUGINS: [&str; 2] = ["kmviz-plugin-kmindex-http", "kmviz-plugin-sandbox-probe"];
@@ -293,4 +293,87 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     // The server keeps serving: the same query again still works.
     let again = run(&server, &fastx, &["native", "polite"]).await;
     assert_eq!(pair(&again, "polite")["state"], "done");
+}
+
+#[test]
+fn plugin_check_and_list_say_what_plugins_are_and_may_do() {
+    let http = wasm("kmviz-plugin-kmindex-http");
+    let (ok, stdout, stderr) = kmviz(&["plugin", "check", &http]);
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("exports kmviz:plugin/provider@0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("asks for: environment variables (env), outgoing HTTP (allow_http)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("loads in this kmviz (kmviz:plugin@0.1.0)"),
+        "{stdout}"
+    );
+
+    let dir = temp_dir("check");
+    let text = dir.join("not.wasm");
+    std::fs::write(&text, "hello").unwrap();
+    let (ok, _, stderr) = kmviz(&["plugin", "check", text.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("not.wasm: not a WebAssembly file (it does not start with \\0asm)"),
+        "{stderr}"
+    );
+
+    let config = dir.join("kmviz.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.kmindex-http]\nwasm = \"{http}\"\nallow_http = [\"127.0.0.1:9\"]\n\
+             memory_mb = 16\n[plugins.kmviz_example]\n[databases]\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = kmviz(&["plugin", "list", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "kmindex-http: {http}\n  http: 127.0.0.1:9\n  folders (read-only): none\n  \
+             environment: none\n  memory 16 MB, 10000 ms per call, 2 calls at once\n"
+        )
+    );
+    // kmviz 0.8's Python plugins are named and ignored.
+    assert!(
+        stderr.contains("plugins.kmviz_example: a kmviz 0.8 (Python) plugin is ignored"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_plugins_are_cached_and_reused() {
+    let body = format!(
+        "{}[plugins.probe]\nwasm = \"{}\"\n",
+        database("polite", "probe", "{ mode = \"find\" }"),
+        wasm("kmviz-plugin-sandbox-probe")
+    );
+    let (server, dir) = serve("cache", &body);
+    let cache = dir.join("sessions/plugin-cache");
+    let cached: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(cached[0].extension().unwrap(), "cwasm");
+    let written = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
+    drop(server);
+    // A second start reads the cache instead of compiling again.
+    let config = dir.join("kmviz.toml");
+    let server = Server::start(&config);
+    let session = run(&server, ">q\nACGT\n", &["polite"]).await;
+    assert_eq!(pair(&session, "polite")["state"], "done");
+    assert_eq!(
+        std::fs::metadata(&cached[0]).unwrap().modified().unwrap(),
+        written
+    );
 }
