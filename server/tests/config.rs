@@ -210,7 +210,11 @@ fn kmviz_08_examples_load() {
             );
             assert!(!config.ui.with_index_tab);
         } else {
-            assert!(warnings.contains("'html'") && warnings.contains("'plugins'"));
+            assert!(warnings.contains("'html'"), "{warnings}");
+            assert!(
+                warnings.contains("plugins.kmviz_example: a kmviz 0.8 (Python) plugin is ignored"),
+                "{warnings}"
+            );
         }
     }
 }
