@@ -64,6 +64,16 @@ enum PluginCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Write a new plugin project NAME that builds as it is.
+    New {
+        /// rust (js, python and c are planned).
+        #[arg(long)]
+        lang: String,
+        name: String,
+        /// Where the project's folder goes.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +217,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Plugin(PluginCommand::Check { file }) => check_plugin(&file),
         Command::Plugin(PluginCommand::List { config }) => list_plugins(&config),
+        Command::Plugin(PluginCommand::New { lang, name, dir }) => {
+            let made = crate::plugin::template::write(&lang, &name, &dir)?;
+            println!(
+                "{}: build it with `cargo build --target wasm32-wasip2 --release`",
+                made.display()
+            );
+            Ok(())
+        }
         Command::Config(ConfigCommand::Template { format }) => {
             print!("{}", crate::config::template(format));
             Ok(())

@@ -8,6 +8,7 @@
 //! [`provider`] makes a plugin a [`crate::provider::Provider`].
 
 pub mod provider;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};

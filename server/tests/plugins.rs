@@ -377,3 +377,94 @@ async fn compiled_plugins_are_cached_and_reused() {
         written
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
+    let dir = temp_dir("new");
+    let (ok, _, stderr) = kmviz(&[
+        "plugin",
+        "new",
+        "--lang",
+        "rust",
+        "my-index",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let project = dir.join("my-index");
+    // Built on its own, as its author would, sharing the tests' compiled dependencies.
+    let target = plugins().ancestors().nth(2).unwrap();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--offline",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+            "--manifest-path",
+        ])
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the template does not build");
+    let built = target.join("wasm32-wasip2/release/my_index.wasm");
+    let (ok, stdout, stderr) = kmviz(&["plugin", "check", built.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert!(
+        String::from_utf8(stdout)
+            .unwrap()
+            .contains("exports kmviz:plugin/provider@0.1.0")
+    );
+
+    let body = format!(
+        "{}[plugins.my-index]\nwasm = \"{}\"\n",
+        database(
+            "mine",
+            "my-index",
+            "{ samples = { S1 = \"TTACGTACGTAA\", S2 = \"TTTT\" } }"
+        ),
+        built.display()
+    );
+    let (server, _dir) = serve("new-served", &body);
+    let session = run(&server, ">q\nACGTACGTGG\n", &["mine"]).await;
+    let found: Vec<String> = hits(pair(&session, "mine"))
+        .into_iter()
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(found, ["S1"]);
+
+    let (ok, _, stderr) = kmviz(&[
+        "plugin",
+        "new",
+        "--lang",
+        "js",
+        "x",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("no js template yet"), "{stderr}");
+    let (ok, _, stderr) = kmviz(&[
+        "plugin",
+        "new",
+        "--lang",
+        "rust",
+        "My Index",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("'My Index' is not a plugin name"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = kmviz(&[
+        "plugin",
+        "new",
+        "--lang",
+        "rust",
+        "my-index",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+}

@@ -29,12 +29,12 @@ pub enum Tab {
 impl Tab {
     fn name(self) -> &'static str {
         match self {
-            Tab::Index => "index",
-            Tab::Table => "table",
-            Tab::Plot => "plot",
-            Tab::Map => "map",
-            Tab::Sequence => "sequence",
-            Tab::Help => "help",
+            Tab::Index => "Index",
+            Tab::Table => "Table",
+            Tab::Plot => "Plot",
+            Tab::Map => "Map",
+            Tab::Sequence => "Sequence",
+            Tab::Help => "Help",
         }
     }
 
@@ -164,19 +164,9 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
             </label>
         </nav>
         <nav class="tabs">
-            {tabs.into_iter().map(|t| {
-                let label = match t {
-                    Tab::Index => "Index",
-                    Tab::Table => "Table",
-                    Tab::Plot => "Plot",
-                    Tab::Map => "Map",
-                    Tab::Sequence => "Sequence",
-                    Tab::Help => "Help",
-                };
-                view! {
-                    <button class="tab" data-tab=t.name() aria-pressed=move || (tab.get() == t).to_string()
-                        on:click=move |_| tab.set(t)>{label}</button>
-                }
+            {tabs.into_iter().map(|t| view! {
+                <button class="tab" data-tab=t.name().to_lowercase() aria-pressed=move || (tab.get() == t).to_string()
+                    on:click=move |_| tab.set(t)>{t.name()}</button>
             }).collect_view()}
         </nav>
         {move || match chosen() {
