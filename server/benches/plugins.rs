@@ -191,8 +191,7 @@ fn main() {
             Arc::clone(&loaded["probe"]),
             &serde_json::json!({ "mode": "find" }),
         )
-        .await
-        .unwrap();
+        .await;
         let empty = OptionValues::new();
         let query = Query { name: "q".into(), seq: "ACGT".into() };
         let calls = 2000;

@@ -70,11 +70,7 @@ impl Database {
                 let plugin = plugins
                     .get(plugin)
                     .ok_or_else(|| fail("provider", &format!("plugin '{plugin}' is not loaded")))?;
-                Arc::new(
-                    PluginProvider::open(Arc::clone(plugin), params)
-                        .await
-                        .map_err(|e| fail("provider", &e))?,
-                )
+                Arc::new(PluginProvider::open(Arc::clone(plugin), params).await)
             }
         };
         let geodata = spec.geodata.clone();

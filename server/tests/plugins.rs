@@ -205,6 +205,11 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     let kmindex = spawn_kmindex_server().await;
     let outside = temp_dir("outside").join("secret.txt");
     std::fs::write(&outside, "not for plugins").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let granted = temp_dir("granted");
     std::fs::write(granted.join("open.txt"), "for the probe").unwrap();
     let probe = wasm("kmviz-plugin-sandbox-probe");
@@ -242,9 +247,36 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         ),
         database("polite", "probe", "{ mode = \"find\" }"),
         plugin("probe", &dirs),
+        // A plugin whose server is down when kmviz starts: that database alone fails.
+        database(
+            "unreachable",
+            "kmindex-http",
+            &format!("{{ url = \"http://127.0.0.1:{closed}\" }}"),
+        ),
+        format!(
+            "[plugins.kmindex-http]\nwasm = \"{}\"\nallow_http = [\"127.0.0.1:{closed}\"]\n",
+            wasm("kmviz-plugin-kmindex-http")
+        ),
     ]
     .concat();
     let (server, _dir) = serve("sandbox", &body);
+    let info: Value = reqwest::get(server.url("/api/info"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unreachable = info["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "unreachable")
+        .unwrap();
+    let why = unreachable["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("plugin 'kmindex-http': cannot describe itself: http://127.0.0.1:"),
+        "{why}"
+    );
     let read = &records("pa_dataset", 1)[0];
     let fastx = format!(">{}\n{}\n", read.name, read.seq);
     let all = [

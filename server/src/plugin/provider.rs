@@ -1,7 +1,9 @@
-//! A plugin as a [`Provider`]: its description (read once, when the database opens) gives the
-//! sub-indexes and options; each query is one `search` call in a fresh instance.
+//! A plugin as a [`Provider`]: its description gives the sub-indexes and options; each query
+//! is one `search` call in a fresh instance. The description is read when the database opens
+//! and, while that fails (say the plugin's server is down), again on use: the server starts
+//! anyway and only this database fails.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 use app::model::query::Query;
@@ -20,18 +22,40 @@ pub struct PluginProvider {
     /// The database's `params`, as JSON text.
     params: String,
     kind: &'static str,
+    described: RwLock<Option<Described>>,
+}
+
+#[derive(Debug, Clone)]
+struct Described {
     description: Description,
     options: Vec<OptionSpec>,
 }
 
 impl PluginProvider {
-    /// Describes plugin `plugin` for a database configured with `params`.
-    pub async fn open(
-        plugin: Arc<Plugin>,
-        params: &serde_json::Value,
-    ) -> Result<Self, PluginError> {
-        let params = params.to_string();
-        let text = params.clone();
+    /// Plugin `plugin` for a database configured with `params`; a description that cannot be
+    /// read now is logged and read again on use.
+    pub async fn open(plugin: Arc<Plugin>, params: &serde_json::Value) -> PluginProvider {
+        // One leak per configured plugin database: provider kinds are static names.
+        let kind: &'static str = Box::leak(plugin.name().to_owned().into_boxed_str());
+        let provider = PluginProvider {
+            plugin,
+            params: params.to_string(),
+            kind,
+            described: RwLock::new(None),
+        };
+        if let Err(e) = provider.describe().await {
+            tracing::warn!("{e}; will try again on use");
+        }
+        provider
+    }
+
+    /// The plugin's description, read once it succeeds.
+    async fn describe(&self) -> Result<Described, PluginError> {
+        if let Some(described) = self.described.read().expect("not poisoned").clone() {
+            return Ok(described);
+        }
+        let plugin = &self.plugin;
+        let text = self.params.clone();
         let description = plugin
             .provider_call(move |store, instance| {
                 Box::pin(async move {
@@ -42,22 +66,19 @@ impl PluginProvider {
                 })
             })
             .await?
-            .map_err(|message| plugin.fail(format!("refused its parameters: {message}")))?;
+            .map_err(|message| plugin.fail(format!("cannot describe itself: {message}")))?;
         let options = description
             .options
             .iter()
             .map(option_spec)
             .collect::<Result<_, _>>()
             .map_err(|message| plugin.fail(message))?;
-        // One leak per configured plugin database: provider kinds are static names.
-        let kind: &'static str = Box::leak(plugin.name().to_owned().into_boxed_str());
-        Ok(PluginProvider {
-            plugin,
-            params,
-            kind,
+        let described = Described {
             description,
             options,
-        })
+        };
+        *self.described.write().expect("not poisoned") = Some(described.clone());
+        Ok(described)
     }
 }
 
@@ -67,27 +88,38 @@ impl Provider for PluginProvider {
     }
 
     fn indexes(&self) -> BoxFuture<'_, Result<Vec<IndexInfo>, ProviderError>> {
-        let infos = self
-            .description
-            .indexes
-            .iter()
-            .map(|index| IndexInfo {
-                name: index.name.clone(),
-                smer_size: index.kmer_size as usize,
-                abundance: index.abundance,
-                samples: index.samples.len(),
-                minimizer_size: None,
-                partitions: None,
-                bloom_size: None,
-                bits_per_cell: None,
-                occupancy: None,
-            })
-            .collect();
-        Box::pin(async move { Ok(infos) })
+        Box::pin(async move {
+            let described = self
+                .describe()
+                .await
+                .map_err(|e| ProviderError(e.to_string()))?;
+            Ok(described
+                .description
+                .indexes
+                .iter()
+                .map(|index| IndexInfo {
+                    name: index.name.clone(),
+                    smer_size: index.kmer_size as usize,
+                    abundance: index.abundance,
+                    samples: index.samples.len(),
+                    minimizer_size: None,
+                    partitions: None,
+                    bloom_size: None,
+                    bits_per_cell: None,
+                    occupancy: None,
+                })
+                .collect())
+        })
     }
 
+    /// Empty until the plugin could describe itself.
     fn options(&self) -> Vec<OptionSpec> {
-        self.options.clone()
+        self.described
+            .read()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|d| d.options.clone())
+            .unwrap_or_default()
     }
 
     fn query<'a>(
@@ -96,6 +128,10 @@ impl Provider for PluginProvider {
         options: &'a OptionValues,
     ) -> BoxFuture<'a, Result<Vec<QueryHits>, ProviderError>> {
         Box::pin(async move {
+            let described = self
+                .describe()
+                .await
+                .map_err(|e| ProviderError(e.to_string()))?;
             let request = WitQuery {
                 id: query.name.clone(),
                 sequence: query.seq.clone(),
@@ -121,38 +157,36 @@ impl Provider for PluginProvider {
                 .await
                 .map_err(|e| ProviderError(e.to_string()))?
                 .map_err(|message| ProviderError(format!("plugin '{}': {message}", self.kind)))?;
-            Ok(self.by_index(query, hits))
+            Ok(by_index(&described.description, query, hits))
         })
     }
 }
 
-impl PluginProvider {
-    /// Hits grouped by the sub-indexes of the description (others are dropped).
-    fn by_index(&self, query: &Query, hits: Vec<Hit>) -> Vec<QueryHits> {
-        self.description
-            .indexes
-            .iter()
-            .map(|index| QueryHits {
-                query: query.name.clone(),
-                index: index.name.clone(),
-                kmer_size: hits
-                    .iter()
-                    .find(|h| h.index == index.name && h.kmer_size > 0)
-                    .map_or(index.kmer_size, |h| h.kmer_size) as usize,
-                abundance: index.abundance,
-                samples: hits
-                    .iter()
-                    .filter(|h| h.index == index.name)
-                    .map(|h| SampleHit {
-                        sample: h.sample.clone(),
-                        kmer_ratio: h.ratio.clamp(0.0, 1.0),
-                        mean_abundance: h.abundance.map(|a| a.round().max(0.0) as u32),
-                        kmers: h.positions.clone(),
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
+/// Hits grouped by the sub-indexes of `description` (others are dropped).
+fn by_index(description: &Description, query: &Query, hits: Vec<Hit>) -> Vec<QueryHits> {
+    description
+        .indexes
+        .iter()
+        .map(|index| QueryHits {
+            query: query.name.clone(),
+            index: index.name.clone(),
+            kmer_size: hits
+                .iter()
+                .find(|h| h.index == index.name && h.kmer_size > 0)
+                .map_or(index.kmer_size, |h| h.kmer_size) as usize,
+            abundance: index.abundance,
+            samples: hits
+                .iter()
+                .filter(|h| h.index == index.name)
+                .map(|h| SampleHit {
+                    sample: h.sample.clone(),
+                    kmer_ratio: h.ratio.clamp(0.0, 1.0),
+                    mean_abundance: h.abundance.map(|a| a.round().max(0.0) as u32),
+                    kmers: h.positions.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn wit_value(value: &OptionValue) -> WitValue {
