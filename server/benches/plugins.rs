@@ -161,7 +161,7 @@ fn main() {
         .unwrap();
         let params = serde_json::json!({ "url": url });
         let plugin: Arc<dyn Provider> = Arc::new(
-            PluginProvider::open(Arc::clone(&loaded["kmindex-http"]), &params).await.unwrap(),
+            PluginProvider::open(Arc::clone(&loaded["kmindex-http"]), &params).await,
         );
         let native: Arc<dyn Provider> = Arc::new(RemoteKmindex::new(url.clone(), Duration::from_secs(30)));
         // Warm both (connections, caches).
