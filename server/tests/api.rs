@@ -169,10 +169,7 @@ fn config_text(dir: &Path, table: &str, extra: &str) -> String {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmviz-api-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch(&format!("api-{tag}"))
 }
 
 /// The test's instance: metadata written, configuration written, server started.

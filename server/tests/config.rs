@@ -9,10 +9,7 @@ use common::{fixture_index, kmviz};
 use kmviz::config::{Config, Format, MetaDbSpec, ProviderSpec};
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmviz-config-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch(&format!("config-{tag}"))
 }
 
 /// kmviz 0.8's documented YAML example (`kmviz config template -s all --fmt yaml`), with its

@@ -12,10 +12,7 @@ use kmviz::kmindex::build::{self, BuildOptions, Progress, Sample, abundance_clas
 use kmviz::kmindex::{Format, Index, output};
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmviz-build-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch(&format!("build-{tag}"))
 }
 
 /// kmindex's dataset as a file of files in `dir`, its absolute paths rewritten to `../shared`.

@@ -50,10 +50,7 @@ fn wasm(crate_name: &str) -> String {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmviz-plugins-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch(&format!("plugins-{tag}"))
 }
 
 /// Starts `kmviz serve` with `databases` (TOML) and `plugins` (TOML), metadata in `meta.tsv`.
@@ -117,6 +114,23 @@ async fn run(server: &Server, fastx: &str, databases: &[&str]) -> Value {
     panic!("session {id} never ended");
 }
 
+/// What `GET /api/info` says of `database`.
+async fn described(server: &Server, database: &str) -> Value {
+    let info: Value = reqwest::get(server.url("/api/info"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    info["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == database)
+        .unwrap()
+        .clone()
+}
+
 fn pair<'a>(session: &'a Value, database: &str) -> &'a Value {
     session["pairs"]
         .as_array()
@@ -160,18 +174,7 @@ async fn a_rust_plugin_provider_answers_as_the_built_in_client_does() {
         wasm("kmviz-plugin-kmindex-http"),
     );
     let (server, _dir) = serve("same", &body);
-    let info: Value = reqwest::get(server.url("/api/info"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let plugin = info["databases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "plugin")
-        .unwrap();
+    let plugin = described(&server, "plugin").await;
     assert_eq!(plugin["provider"], "kmindex-http");
     let names: Vec<&str> = plugin["indexes"]
         .as_array()
@@ -260,18 +263,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     ]
     .concat();
     let (server, _dir) = serve("sandbox", &body);
-    let info: Value = reqwest::get(server.url("/api/info"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unreachable = info["databases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["name"] == "unreachable")
-        .unwrap();
+    let unreachable = described(&server, "unreachable").await;
     let why = unreachable["error"].as_str().unwrap();
     assert!(
         why.starts_with("plugin 'kmindex-http': cannot describe itself: http://127.0.0.1:"),

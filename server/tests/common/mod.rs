@@ -8,6 +8,14 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// An empty folder `kmviz-<name>-<pid>` in the system's temporary folder.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kmviz-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// `../shared` beside the repository (or `$KMVIZ_SHARED`).
 pub fn shared() -> PathBuf {
     if let Some(dir) = std::env::var_os("KMVIZ_SHARED") {
