@@ -219,18 +219,6 @@ async fn get_json(url: &str) -> (u16, Value) {
 }
 
 /// Polls the session until its job ends.
-async fn finished(server: &Server, id: &str) -> Value {
-    for _ in 0..600 {
-        let (status, session) = get_json(&server.url(&format!("/api/sessions/{id}"))).await;
-        assert_eq!(status, 200, "{session}");
-        if session["status"] != "running" {
-            return session;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("session {id} did not finish");
-}
-
 fn pair<'a>(session: &'a Value, query: &str, database: &str) -> &'a Value {
     session["pairs"]
         .as_array()
@@ -278,7 +266,9 @@ async fn four_metadbs_join_kmindex_answers_and_keep_samples_without_metadata() {
     let (status, submitted) = submit(&server, json!({"fastx": text, "databases": databases})).await;
     assert_eq!(status, 202, "{submitted}");
     assert_eq!(submitted["status"], "running");
-    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    let session = server
+        .finished(submitted["session"].as_str().unwrap())
+        .await;
     assert_eq!(session["status"], "done");
     assert_eq!(session["pairs"].as_array().unwrap().len(), names.len() * 4);
 
@@ -397,7 +387,9 @@ async fn coverage_equals_hand_computed_values() {
     )
     .await;
     assert_eq!(status, 202, "{submitted}");
-    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    let session = server
+        .finished(submitted["session"].as_str().unwrap())
+        .await;
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
     for (query, index, abundance) in [("pa", "pa", false), ("abs", "abs", true)] {
         let result = &pair(&session, query, "tsv")["result"];
@@ -496,7 +488,9 @@ async fn a_database_whose_server_is_down_fails_alone() {
     )
     .await;
     assert_eq!(status, 202, "{submitted}");
-    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    let session = server
+        .finished(submitted["session"].as_str().unwrap())
+        .await;
     assert_eq!(session["status"], "done");
     for q in ["a0", "a1", "a2"] {
         assert_eq!(pair(&session, q, "tsv")["state"], "done");
@@ -527,7 +521,9 @@ async fn a_remote_kmindex_server_answers_like_the_local_index() {
     )
     .await;
     assert_eq!(status, 202, "{submitted}");
-    let session = finished(&server, submitted["session"].as_str().unwrap()).await;
+    let session = server
+        .finished(submitted["session"].as_str().unwrap())
+        .await;
     for q in ["a0", "a1", "a2", "c0"] {
         let local = &pair(&session, q, "tsv")["result"];
         let remote = &pair(&session, q, "remote")["result"];
@@ -631,7 +627,7 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
     )
     .await;
     let id = submitted["session"].as_str().unwrap();
-    let session = finished(&server, id).await;
+    let session = server.finished(id).await;
     let response = client()
         .get(server.url(&format!("/api/sessions/{id}/download")))
         .send()
@@ -764,7 +760,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
         json!({"total": 6, "finished": 6, "failed": 0})
     );
 
-    let session = finished(&server, &id).await;
+    let session = server.finished(&id).await;
     assert_eq!(session["databases"][0]["options"]["z"], 4.0);
     assert_eq!(session["databases"][1]["options"]["index"], json!(["abs"]));
     assert_eq!(
@@ -1106,7 +1102,7 @@ async fn results_are_capped_with_a_count_of_what_is_not_shown() {
     )
     .await;
     let id = submitted["session"].as_str().unwrap();
-    let session = finished(&server, id).await;
+    let session = server.finished(id).await;
     let result = &pair(&session, "q", "tsv")["result"];
     assert_eq!(result["hits"].as_array().unwrap().len(), 3);
     assert_eq!(result["not_shown"], 29);

@@ -7,7 +7,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::{Server, kmviz, records, spawn_kmindex_server};
 use serde_json::{Value, json};
@@ -96,22 +95,9 @@ async fn run(server: &Server, fastx: &str, databases: &[&str]) -> Value {
     let status = response.status();
     let submitted: Value = response.json().await.unwrap();
     assert_eq!(status, 202, "{submitted}");
-    let id = submitted["session"].as_str().unwrap();
-    for _ in 0..600 {
-        let session: Value = client
-            .get(server.url(&format!("/api/sessions/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if session["status"] != "running" {
-            return session;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("session {id} never ended");
+    server
+        .finished(submitted["session"].as_str().unwrap())
+        .await
 }
 
 /// What `GET /api/info` says of `database`.

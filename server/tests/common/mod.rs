@@ -119,6 +119,23 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Session `id` once its job has ended.
+    pub async fn finished(&self, id: &str) -> serde_json::Value {
+        for _ in 0..600 {
+            let response = reqwest::get(self.url(&format!("/api/sessions/{id}")))
+                .await
+                .unwrap();
+            let status = response.status();
+            let session: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(status, 200, "{session}");
+            if session["status"] != "running" {
+                return session;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("session {id} did not finish");
+    }
 }
 
 impl Drop for Server {
