@@ -393,14 +393,7 @@ pub fn map(
             .transpose()
     };
     let (color, size) = (find(&spec.color)?, find(&spec.size)?);
-    let placed: Vec<usize> = rows
-        .iter()
-        .copied()
-        .filter(|&r| {
-            table::number(&table.rows[r][lat]).is_some()
-                && table::number(&table.rows[r][lon]).is_some()
-        })
-        .collect();
+    let placed = with_coordinates(table, rows, lat, lon);
     let mut layout = json!({});
     let mut data = Vec::new();
     for group in groups(table, &placed, color, None) {
@@ -434,6 +427,18 @@ pub fn map(
     layout["margin"] = json!({"l": 0, "r": 0, "t": 40, "b": 0});
     apply_template(&mut layout, &spec.look.template);
     Ok(json!({"data": data, "layout": layout}))
+}
+
+/// The rows of `rows` with a number in both columns `lat` and `lon`: those a map shows.
+pub fn with_coordinates(table: &Table, rows: &[usize], lat: usize, lon: usize) -> Vec<usize> {
+    rows.iter()
+        .copied()
+        .filter(|&r| {
+            [lat, lon]
+                .iter()
+                .all(|&c| table::number(&table.rows[r][c]).is_some())
+        })
+        .collect()
 }
 
 /// An ordinary least squares fit `y = slope * x + intercept` and its R², over the points

@@ -121,14 +121,7 @@ pub fn MapTab(
                 table.column(&geodata.longitude)?,
             );
             let rows = rows.get().ok()?;
-            let missing = rows
-                .iter()
-                .filter(|&&r| {
-                    [lat, lon]
-                        .iter()
-                        .any(|&c| crate::model::table::number(&table.rows[r][c]).is_none())
-                })
-                .count();
+            let missing = rows.len() - figure::with_coordinates(&table, &rows, lat, lon).len();
             (missing > 0)
                 .then(|| format!("{missing} samples without coordinates are not on the map."))
         }
