@@ -43,6 +43,12 @@ try {
     assert.ok(await page.locator('.databases input[value="survey"]').isChecked());
     await page.locator('.options[data-database="survey"] .option[data-option="z"] input').waitFor();
     assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "3");
+    // The demo's instance plugin: its home page, its stylesheet and its logo.
+    await page.locator(".home h2", { hasText: "The kmviz demo" }).waitFor();
+    await until("the plugin's stylesheet", async () =>
+      (await page.locator(".demo-home").evaluate((e) => getComputedStyle(e).display)) === "flex");
+    await until("the plugin's logo", async () =>
+      (await page.locator(".demo-home img").evaluate((img) => img.naturalWidth)) > 0);
   });
 
   await step("refuses-bad-input", async () => {
@@ -232,6 +238,16 @@ try {
   await step("shows-help", async () => {
     await page.locator('.tab[data-tab="help"]').click();
     await pageOf("help").locator("h2", { hasText: "Using kmviz" }).waitFor();
+    await pageOf("help").locator(".plugin-help h3", { hasText: "About the demo survey" }).waitFor();
+  });
+
+  await step("shows-a-plugin-tab", async () => {
+    // The demo's coverage tab (a WebAssembly plugin): one row per biome, counting every sample.
+    await page.locator('.tab[data-tab="plugin-coverage"]').click();
+    const groups = pageOf("plugin-coverage").locator("table.coverage-by-group tbody tr");
+    await groups.first().waitFor();
+    const counted = (await groups.locator("td:nth-child(2)").allTextContents()).map(Number);
+    assert.equal(counted.reduce((a, b) => a + b, 0), total);
   });
 
   await step("opens-a-sample-in-sequence", async () => {

@@ -10,10 +10,12 @@
 //! - [`session`]: a stored session: queries, databases, job state and joined results.
 //! - [`table`]: a pair's results as the app's table: cells, order, column filters, export.
 //! - [`figure`]: Plotly figures (plots and maps) built from a table and the user's choices.
+//! - [`plugins`]: the analysis tabs and the branding plugins add.
 
 pub mod figure;
 pub mod filter;
 pub mod options;
+pub mod plugins;
 pub mod query;
 pub mod results;
 pub mod session;

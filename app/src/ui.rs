@@ -48,6 +48,7 @@ enum Shown {
 #[component]
 fn App() -> impl IntoView {
     let info = LocalResource::new(api::info);
+    provide_context(info);
     let shown: RwSignal<Option<Shown>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let drawer_open = RwSignal::new(false);
@@ -77,7 +78,13 @@ fn App() -> impl IntoView {
                 info.get().map(|loaded| match loaded {
                     Ok(info) => {
                         let results_info = info.clone();
+                        let branding = info.branding.clone().unwrap_or_default();
+                        let styles = branding.styles.iter().map(|href| {
+                            view! { <link rel="stylesheet" href=href.clone() /> }
+                        }).collect_view();
+                        let home = branding.home;
                         view! {
+                            {styles}
                             <div class="layout" data-drawer=move || drawer_open.get().to_string()>
                                 <button class="drawer-toggle" aria-label="Show or hide the query panel"
                                     on:click=move |_| drawer_open.update(|o| *o = !*o)>"☰ Query"</button>
@@ -85,7 +92,11 @@ fn App() -> impl IntoView {
                                 <main class="results">
                                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                                     {move || match shown.get() {
-                                        None => view! { <p class="hint">"Choose databases, give queries, submit."</p> }.into_any(),
+                                        None => view! {
+                                            // Sanitised by the server.
+                                            <div class="home" inner_html=home.clone()></div>
+                                            <p class="hint">"Choose databases, give queries, submit."</p>
+                                        }.into_any(),
                                         Some(Shown::Server(s)) => view! { <results::Results session=s info=results_info.clone() uploaded=false choice=choice /> }.into_any(),
                                         Some(Shown::File(s)) => view! { <results::Results session=s info=results_info.clone() uploaded=true choice=choice /> }.into_any(),
                                     }}

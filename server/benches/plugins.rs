@@ -1,10 +1,11 @@
 //! The cost of the sandbox: the same provider logic — a kmindex-server client — as the Rust
 //! plugin component (`plugins/kmindex-http`) and as native code (the built-in `kmindex-server`
 //! provider), on the same queries against the same in-process kmindex server, in the same run;
-//! then the per-call overhead of a component call that does nothing, and each component's size.
+//! then, for the example plugin of each language, the time to compile it, the per-call cost of
+//! its smallest call (a fresh instance and the call), and its size.
 //!
-//! `cargo bench -p kmviz --bench plugins [-- QUERIES]` (fixtures in `../shared`, or
-//! `$KMVIZ_SHARED`; builds the plugins for `wasm32-wasip2` first).
+//! `cargo xtask plugins && cargo bench -p kmviz --bench plugins [-- QUERIES]` (fixtures in
+//! `../shared`, or `$KMVIZ_SHARED`; the plugins in `$KMVIZ_PLUGINS`, else `target/plugins`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use app::model::options::{OptionValue, OptionValues};
 use app::model::query::{Query, read_fastx};
+use kmviz::metadb::MetaDb;
+use kmviz::plugin::metadb::PluginMetaDb;
 use kmviz::plugin::provider::PluginProvider;
 use kmviz::plugin::{Grants, PluginSpec};
 use kmviz::provider::Provider;
@@ -25,47 +28,41 @@ fn shared() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
-/// Builds the example plugins; the folder of their `.wasm` files.
-fn build_plugins() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "wasm-release",
-        ])
-        .args([
-            "-p",
-            "kmviz-plugin-kmindex-http",
-            "-p",
-            "kmviz-plugin-sandbox-probe",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "the plugins do not build");
-    target.join("wasm32-wasip2/wasm-release")
+/// The example plugins' folder, built by `cargo xtask plugins`.
+fn plugins() -> PathBuf {
+    std::env::var_os("KMVIZ_PLUGINS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"),
+        PathBuf::from,
+    )
 }
 
-fn spec(name: &str, wasm: &Path, allow_http: Vec<String>) -> PluginSpec {
+fn spec(name: &str, wasm: &Path, allow_http: Vec<String>, dirs: Vec<PathBuf>) -> PluginSpec {
     PluginSpec {
         name: name.into(),
         wasm: wasm.to_owned(),
         grants: Grants {
             allow_http,
-            dirs: vec![],
-            env: Default::default(),
-            memory_mb: 64,
-            timeout_ms: 10_000,
+            dirs,
+            memory_mb: 128,
+            timeout_ms: 60_000,
             concurrency: CLIENTS,
+            ..Grants::default()
         },
+        params: serde_json::json!({}),
     }
+}
+
+/// The mean time of `calls` runs of `call`.
+async fn per_call<F: std::future::Future<Output = ()>>(
+    calls: u32,
+    call: impl Fn() -> F,
+) -> Duration {
+    call().await;
+    let started = Instant::now();
+    for _ in 0..calls {
+        call().await;
+    }
+    started.elapsed() / calls
 }
 
 /// Queries per second and median latency of `provider` answering `queries`, `CLIENTS` at once.
@@ -118,7 +115,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(400);
-    let plugins = build_plugins();
+    let plugins = plugins();
     let kmindex = shared().join("fixtures/kmindex");
     // Reads of the presence/absence dataset: each found in its sample.
     let queries: Vec<Query> = (0..16)
@@ -149,16 +146,31 @@ fn main() {
         let url = format!("http://{address}");
 
         let cache = std::env::temp_dir().join(format!("kmviz-bench-plugins-{}", std::process::id()));
-        let http_wasm = plugins.join("kmviz_plugin_kmindex_http.wasm");
-        let probe_wasm = plugins.join("kmviz_plugin_sandbox_probe.wasm");
-        let loaded = kmviz::plugin::load_all(
-            &[
-                spec("kmindex-http", &http_wasm, vec![address.to_string()]),
-                spec("probe", &probe_wasm, vec![]),
-            ],
-            &cache,
-        )
-        .unwrap();
+        // The smallest data each example can answer about: one tiny FASTA, a two-row CSV.
+        let data = cache.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("s1.fa"), ">s\nACGTACGTACGTACGTACGTACGTACGT\n").unwrap();
+        std::fs::write(data.join("meta.csv"), "ID,n\ns1,1\ns2,2\n").unwrap();
+        let wasm = |folder: &str| {
+            let wasm = plugins.join(format!("{folder}.wasm"));
+            assert!(wasm.is_file(), "{} is missing: run `cargo xtask plugins`", wasm.display());
+            wasm
+        };
+        let http_wasm = wasm("kmindex-http");
+        let specs = [
+            spec("kmindex-http", &http_wasm, vec![address.to_string()], vec![]),
+            spec("rust", &wasm("sandbox-probe"), vec![], vec![]),
+            spec("c", &wasm("kmer-c"), vec![], vec![data.clone()]),
+            spec("python", &wasm("fasta-scan-py"), vec![], vec![data.clone()]),
+            spec("js", &wasm("csv-metadb-js"), vec![], vec![data.clone()]),
+        ];
+        let mut loaded = kmviz::plugin::Plugins::new();
+        let mut compile = Vec::new();
+        for spec in &specs {
+            let started = Instant::now();
+            loaded.extend(kmviz::plugin::load_all(std::slice::from_ref(spec), &cache).unwrap());
+            compile.push(started.elapsed());
+        }
         let params = serde_json::json!({ "url": url });
         let plugin: Arc<dyn Provider> = Arc::new(
             PluginProvider::open(Arc::clone(&loaded["kmindex-http"]), &params).await,
@@ -186,28 +198,48 @@ fn main() {
              where the native client, which keeps the server's description, sends one)"
         );
 
-        // A call that does nothing: instantiation and the call itself.
+        // Per language, the smallest call its example makes: a fresh instance and the call.
+        let calls = 200;
+        let empty = OptionValues::new();
+        let query = Query { name: "q".into(), seq: "ACGT".into() };
         let probe = PluginProvider::open(
-            Arc::clone(&loaded["probe"]),
+            Arc::clone(&loaded["rust"]),
             &serde_json::json!({ "mode": "find" }),
         )
         .await;
-        let empty = OptionValues::new();
-        let query = Query { name: "q".into(), seq: "ACGT".into() };
-        let calls = 2000;
-        let started = Instant::now();
-        for _ in 0..calls {
-            probe.query(&query, &empty).await.unwrap();
-        }
-        let per_call = started.elapsed() / calls;
-        println!("per-call overhead (fresh instance + call), Rust component: {per_call:.1?}");
-        for wasm in [&http_wasm, &probe_wasm] {
+        let folder = serde_json::json!({ "dir": data, "k": 21 });
+        let csv = serde_json::json!({ "path": data.join("meta.csv"), "id": "ID" });
+        let js = PluginMetaDb::open(Arc::clone(&loaded["js"]), &csv).await.unwrap();
+        let costs = [
+            ("Rust", "sandbox-probe: search", per_call(calls, || async {
+                probe.query(&query, &empty).await.unwrap();
+            }).await),
+            ("C", "kmer-c: describe", per_call(calls, || async {
+                PluginProvider::open(Arc::clone(&loaded["c"]), &folder).await.indexes().await.unwrap();
+            }).await),
+            ("Python", "fasta-scan-py: describe", per_call(calls, || async {
+                PluginProvider::open(Arc::clone(&loaded["python"]), &folder).await.indexes().await.unwrap();
+            }).await),
+            ("JavaScript", "csv-metadb-js: table", per_call(calls, || async {
+                js.count().await.unwrap();
+            }).await),
+        ];
+        println!("\nper example ({calls} calls each; compiled on load, cached afterwards):");
+        println!("  language    call                       per call    compile    size");
+        for (i, (language, call, cost)) in costs.iter().enumerate() {
+            let spec = &specs[i + 1];
             println!(
-                "size: {} {} KB",
-                wasm.file_name().unwrap().to_string_lossy(),
-                std::fs::metadata(wasm).unwrap().len() / 1024
+                "  {language:<11} {call:<26} {:>8.1?} {:>10.2?} {:>6} KB",
+                cost,
+                compile[i + 1],
+                std::fs::metadata(&spec.wasm).unwrap().len() / 1024
             );
         }
+        println!(
+            "  kmindex-http (Rust)                               {:>10.2?} {:>6} KB",
+            compile[0],
+            std::fs::metadata(&http_wasm).unwrap().len() / 1024
+        );
         let _ = std::fs::remove_dir_all(&cache);
     });
 }

@@ -3,13 +3,14 @@
 //!
 //! - [`kmindex`]: kmindex-server's API over a local index (for kmindex clients);
 //! - `/api/...`: kmviz's JSON API ([`info`], [`databases`], [`query`], [`sessions`]), described
-//!   by [`openapi`].
+//!   by [`openapi`]; what plugins add ([`plugins`]: tabs, assets).
 
 pub mod databases;
 pub mod error;
 pub mod info;
 pub mod kmindex;
 pub mod openapi;
+pub mod plugins;
 pub mod query;
 pub mod sessions;
 
@@ -32,6 +33,8 @@ use crate::jobs::Jobs;
 pub struct AppState {
     pub jobs: Arc<Jobs>,
     pub settings: Arc<Settings>,
+    /// Plugins' tabs and branding.
+    pub pages: Arc<crate::plugin::page::Pages>,
 }
 
 /// The instance's settings the API applies.
@@ -54,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(databases::router())
         .merge(query::router())
         .merge(sessions::router())
+        .merge(plugins::router())
         .merge(openapi::router())
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

@@ -269,6 +269,8 @@ pub enum ProviderSpec {
 
 /// The providers' names a plugin may not take.
 const BUILT_IN: [&str; 3] = ["kmindex", "kmindex-cli", "kmindex-server"];
+/// The MetaDBs' names a plugin may not take.
+const BUILT_IN_METADB: [&str; 6] = ["tsv", "csv", "sqlite", "mysql", "mariadb", "parquet"];
 
 /// A MetaDB, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +293,11 @@ pub enum MetaDbSpec {
     Parquet {
         files: Vec<PathBuf>,
         idx: String,
+    },
+    /// A plugin's MetaDB, with the metadata's `params` (it names its id and geodata columns).
+    Plugin {
+        plugin: String,
+        params: Json,
     },
 }
 
@@ -576,6 +583,9 @@ impl Config {
             .filter_map(|(name, plugin)| {
                 let mut grants = plugin.as_object()?.clone();
                 let wasm = grants.remove("wasm")?;
+                let params = grants
+                    .remove("params")
+                    .unwrap_or(Json::Object(Default::default()));
                 let place = format!("plugins.{name}");
                 Some((|| {
                     let wasm: PathBuf = part(&wasm, &format!("{place}.wasm"))?;
@@ -584,10 +594,14 @@ impl Config {
                     if BUILT_IN.contains(&name.as_str()) {
                         return Err(format!("{place}: '{name}' is a built-in provider's name"));
                     }
+                    if BUILT_IN_METADB.contains(&name.as_str()) {
+                        return Err(format!("{place}: '{name}' is a built-in MetaDB's name"));
+                    }
                     Ok(PluginSpec {
                         name: name.clone(),
                         wasm: base.join(wasm),
                         grants,
+                        params,
                     })
                 })())
             })
@@ -714,10 +728,21 @@ fn database(
                 geo(p.geodata),
             )
         }
+        plugin if plugins.iter().any(|p| p == plugin) => (
+            MetaDbSpec::Plugin {
+                plugin: plugin.to_owned(),
+                params: db.metadata.params.clone(),
+            },
+            None,
+        ),
         other => {
             return Err(format!(
                 "{place}.metadata.type: unknown MetaDB type '{other}'; known: tsv, csv, sqlite, \
-                 mysql, parquet"
+                 mysql, parquet{}",
+                plugins
+                    .iter()
+                    .map(|p| format!(", {p} (plugin)"))
+                    .collect::<String>()
             ));
         }
     };

@@ -17,6 +17,7 @@ use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, Provi
 use crate::kmindex::index::Index;
 use crate::metadb::{self, MetaDb};
 use crate::plugin::Plugins;
+use crate::plugin::metadb::PluginMetaDb;
 use crate::plugin::provider::PluginProvider;
 use crate::provider::Provider;
 use crate::provider::kmindex::LocalKmindex;
@@ -69,7 +70,13 @@ impl Database {
             ProviderSpec::Plugin { plugin, params } => {
                 let plugin = plugins
                     .get(plugin)
-                    .ok_or_else(|| fail("provider", &format!("plugin '{plugin}' is not loaded")))?;
+                    .filter(|p| p.is_provider())
+                    .ok_or_else(|| {
+                        fail(
+                            "provider",
+                            &format!("plugin '{plugin}' does not export a provider"),
+                        )
+                    })?;
                 Arc::new(PluginProvider::open(Arc::clone(plugin), params).await)
             }
         };
@@ -103,6 +110,22 @@ impl Database {
                     .await
                     .map_err(|e| fail("metadata", &e))?,
             ),
+            MetaDbSpec::Plugin { plugin, params } => {
+                let plugin = plugins
+                    .get(&plugin)
+                    .filter(|p| p.is_metadb())
+                    .ok_or_else(|| {
+                        fail(
+                            "metadata",
+                            &format!("plugin '{plugin}' does not export a MetaDB"),
+                        )
+                    })?;
+                Arc::new(
+                    PluginMetaDb::open(Arc::clone(plugin), &params)
+                        .await
+                        .map_err(|e| fail("metadata", &e))?,
+                )
+            }
         };
         let database = Database {
             name: spec.name,

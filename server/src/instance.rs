@@ -96,6 +96,28 @@ impl Instance {
         instance.databases = vec![survey];
         instance.settings.default.database = vec![crate::demo::SUB_INDEX.into()];
         instance.data_dir = data_dir.join("sessions");
+        // The demo's plugins (its home page and help, a tab), built with the app
+        // (`cargo xtask web`); they need no grant.
+        let built = std::fs::read_dir(instance.site.join("plugins"))
+            .into_iter()
+            .flatten();
+        let mut wasm: Vec<PathBuf> = built
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        wasm.sort();
+        for wasm in wasm {
+            instance.plugins.push(crate::plugin::PluginSpec {
+                name: wasm
+                    .file_stem()
+                    .expect("a file")
+                    .to_string_lossy()
+                    .into_owned(),
+                wasm,
+                grants: crate::plugin::Grants::default(),
+                params: serde_json::json!({}),
+            });
+        }
         instance
     }
 
@@ -125,6 +147,7 @@ impl Instance {
         let mut router = api::router(AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(self.settings),
+            pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
         });
         match crate::web::router(&self.site) {
             Some(web) => router = router.merge(web),

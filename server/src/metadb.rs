@@ -178,6 +178,24 @@ fn normal_type(data_type: &DataType) -> DataType {
     }
 }
 
+/// `batch` (normalised) in the columns and types of `schema`: columns it lacks are null, others
+/// are dropped. For sources whose answers may type a column differently from one call to the
+/// next (a plugin inferring types from the rows it returns).
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, MetaDbError> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(column) => to_type(column, field.data_type(), field.name()),
+            None => Ok(arrow_array::new_null_array(
+                field.data_type(),
+                batch.num_rows(),
+            )),
+        })
+        .collect::<Result<_, _>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| MetaDbError(e.to_string()))
+}
+
 fn to_type(column: &ArrayRef, target: &DataType, name: &str) -> Result<ArrayRef, MetaDbError> {
     if column.data_type() == target {
         return Ok(Arc::clone(column));

@@ -5,8 +5,12 @@
 //! timeout or an out-of-memory fails that call only, with a message naming the plugin and why.
 //! Compiled components are cached on disk, keyed by the file's content and wasmtime's build.
 //!
-//! [`provider`] makes a plugin a [`crate::provider::Provider`].
+//! A plugin exports any of four interfaces: [`provider`] makes one a
+//! [`crate::provider::Provider`], [`metadb`] a [`crate::metadb::MetaDb`], [`page`] renders its
+//! analysis tab and its instance pages (sanitised HTML).
 
+pub mod metadb;
+pub mod page;
 pub mod provider;
 pub mod template;
 
@@ -28,16 +32,73 @@ pub const WIT_VERSION: &str = "0.1.0";
 /// How often the engine's epoch advances: the granularity of time limits.
 const EPOCH: Duration = Duration::from_millis(10);
 
+/// One module per world: a component exports any subset of the interfaces.
 mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../plugins-wit",
-        world: "provider-plugin",
-        exports: { default: async },
-    });
+    pub mod provider {
+        wasmtime::component::bindgen!({
+            path: "../plugins-wit",
+            world: "provider-plugin",
+            exports: { default: async },
+        });
+    }
+    pub mod metadb {
+        wasmtime::component::bindgen!({
+            path: "../plugins-wit",
+            world: "metadb-plugin",
+            exports: { default: async },
+        });
+    }
+    pub mod tab {
+        wasmtime::component::bindgen!({
+            path: "../plugins-wit",
+            world: "tab-plugin",
+            exports: { default: async },
+        });
+    }
+    pub mod instance {
+        wasmtime::component::bindgen!({
+            path: "../plugins-wit",
+            world: "instance-plugin",
+            exports: { default: async },
+        });
+    }
 }
 
-pub use bindings::exports::kmviz::plugin::provider as wit_provider;
-pub use bindings::kmviz::plugin::types as wit_types;
+pub use bindings::instance::exports::kmviz::plugin::instance as wit_instance;
+pub use bindings::metadb::exports::kmviz::plugin::metadb as wit_metadb;
+pub use bindings::provider::exports::kmviz::plugin::provider as wit_provider;
+pub use bindings::provider::kmviz::plugin::types as wit_types;
+pub use bindings::tab::exports::kmviz::plugin::tab as wit_tab;
+
+/// A world's pre-instantiated template: makes the fresh instance each call runs in.
+trait World: Send + Sync {
+    type Instance: Send + Sync;
+    fn instantiate<'a>(&'a self, store: &'a mut Store<State>) -> Call<'a, Self::Instance>;
+}
+
+macro_rules! world {
+    ($pre:ty => $instance:ty) => {
+        impl World for $pre {
+            type Instance = $instance;
+            fn instantiate<'a>(&'a self, store: &'a mut Store<State>) -> Call<'a, $instance> {
+                Box::pin(self.instantiate_async(store))
+            }
+        }
+    };
+}
+world!(bindings::provider::ProviderPluginPre<State> => bindings::provider::ProviderPlugin);
+world!(bindings::metadb::MetadbPluginPre<State> => bindings::metadb::MetadbPlugin);
+world!(bindings::tab::TabPluginPre<State> => bindings::tab::TabPlugin);
+world!(bindings::instance::InstancePluginPre<State> => bindings::instance::InstancePlugin);
+
+/// The worlds a plugin implements, ready to instantiate.
+#[derive(Default)]
+struct Worlds {
+    provider: Option<bindings::provider::ProviderPluginPre<State>>,
+    metadb: Option<bindings::metadb::MetadbPluginPre<State>>,
+    tab: Option<bindings::tab::TabPluginPre<State>>,
+    instance: Option<bindings::instance::InstancePluginPre<State>>,
+}
 
 /// The loaded plugins, by name.
 pub type Plugins = BTreeMap<String, Arc<Plugin>>;
@@ -76,6 +137,20 @@ pub struct Grants {
     pub concurrency: usize,
 }
 
+impl Default for Grants {
+    /// Nothing granted, default limits.
+    fn default() -> Grants {
+        Grants {
+            allow_http: Vec::new(),
+            dirs: Vec::new(),
+            env: BTreeMap::new(),
+            memory_mb: default_memory_mb(),
+            timeout_ms: default_timeout_ms(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
 fn default_memory_mb() -> u64 {
     64
 }
@@ -92,6 +167,8 @@ pub struct PluginSpec {
     pub name: String,
     pub wasm: PathBuf,
     pub grants: Grants,
+    /// What its tab and instance pages are given (the configuration's `params`).
+    pub params: serde_json::Value,
 }
 
 /// Why a plugin call failed.
@@ -158,17 +235,43 @@ impl Host {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(format!("it needs what this host does not offer: {e:#}")))?;
-        let provider = exports
-            .iter()
-            .any(|e| e.starts_with("kmviz:plugin/provider@"))
-            .then(|| bindings::ProviderPluginPre::new(pre.clone()))
-            .transpose()
-            .map_err(|e| fail(format!("its provider does not match the WIT: {e:#}")))?;
+        let exported = |interface: &str| {
+            exports
+                .iter()
+                .any(|e| e.starts_with(&format!("kmviz:plugin/{interface}@")))
+        };
+        let mismatch = |interface: &str, e: wasmtime::Error| {
+            fail(format!("its {interface} does not match the WIT: {e:#}"))
+        };
+        let mut worlds = Worlds::default();
+        if exported("provider") {
+            worlds.provider = Some(
+                bindings::provider::ProviderPluginPre::new(pre.clone())
+                    .map_err(|e| mismatch("provider", e))?,
+            );
+        }
+        if exported("metadb") {
+            worlds.metadb = Some(
+                bindings::metadb::MetadbPluginPre::new(pre.clone())
+                    .map_err(|e| mismatch("metadb", e))?,
+            );
+        }
+        if exported("tab") {
+            worlds.tab = Some(
+                bindings::tab::TabPluginPre::new(pre.clone()).map_err(|e| mismatch("tab", e))?,
+            );
+        }
+        if exported("instance") {
+            worlds.instance = Some(
+                bindings::instance::InstancePluginPre::new(pre)
+                    .map_err(|e| mismatch("instance", e))?,
+            );
+        }
         Ok(Plugin {
             spec: spec.clone(),
             engine: self.engine.clone(),
             exports,
-            provider,
+            worlds,
             permits: Semaphore::new(spec.grants.concurrency.max(1)),
         })
     }
@@ -254,7 +357,7 @@ pub struct Plugin {
     spec: PluginSpec,
     engine: Engine,
     exports: Vec<String>,
-    provider: Option<bindings::ProviderPluginPre<State>>,
+    worlds: Worlds,
     permits: Semaphore,
 }
 
@@ -286,7 +389,24 @@ impl Plugin {
     }
 
     pub fn is_provider(&self) -> bool {
-        self.provider.is_some()
+        self.worlds.provider.is_some()
+    }
+
+    pub fn is_metadb(&self) -> bool {
+        self.worlds.metadb.is_some()
+    }
+
+    pub fn is_tab(&self) -> bool {
+        self.worlds.tab.is_some()
+    }
+
+    pub fn is_instance(&self) -> bool {
+        self.worlds.instance.is_some()
+    }
+
+    /// Its configuration's `params` (for tabs and instance pages; databases have their own).
+    pub fn params(&self) -> String {
+        self.spec.params.to_string()
     }
 
     fn fail(&self, message: String) -> PluginError {
@@ -331,26 +451,64 @@ impl Plugin {
         Ok(store)
     }
 
-    /// Runs `call` on a fresh instance of the plugin's provider, under its limits. An error
-    /// the plugin returns is kept as its answer, with what the sandbox refused it added.
     async fn provider_call<T: Send>(
         &self,
         call: impl for<'a> FnOnce(
             &'a mut Store<State>,
-            &'a bindings::ProviderPlugin,
+            &'a bindings::provider::ProviderPlugin,
         ) -> Call<'a, Result<T, String>>,
     ) -> Result<Result<T, String>, PluginError> {
-        let pre = self
-            .provider
-            .as_ref()
-            .ok_or_else(|| self.fail("it is not a provider".into()))?;
+        self.call(self.worlds.provider.as_ref(), "provider", call)
+            .await
+    }
+
+    async fn metadb_call<T: Send>(
+        &self,
+        call: impl for<'a> FnOnce(
+            &'a mut Store<State>,
+            &'a bindings::metadb::MetadbPlugin,
+        ) -> Call<'a, Result<T, String>>,
+    ) -> Result<Result<T, String>, PluginError> {
+        self.call(self.worlds.metadb.as_ref(), "MetaDB", call).await
+    }
+
+    async fn tab_call<T: Send>(
+        &self,
+        call: impl for<'a> FnOnce(
+            &'a mut Store<State>,
+            &'a bindings::tab::TabPlugin,
+        ) -> Call<'a, Result<T, String>>,
+    ) -> Result<Result<T, String>, PluginError> {
+        self.call(self.worlds.tab.as_ref(), "tab", call).await
+    }
+
+    async fn instance_call<T: Send>(
+        &self,
+        call: impl for<'a> FnOnce(
+            &'a mut Store<State>,
+            &'a bindings::instance::InstancePlugin,
+        ) -> Call<'a, Result<T, String>>,
+    ) -> Result<Result<T, String>, PluginError> {
+        self.call(self.worlds.instance.as_ref(), "instance", call)
+            .await
+    }
+
+    /// Runs `call` on a fresh instance of world `pre`, under the plugin's limits. An error
+    /// the plugin returns is kept as its answer, with what the sandbox refused it added.
+    async fn call<W: World, T: Send>(
+        &self,
+        pre: Option<&W>,
+        interface: &str,
+        call: impl for<'a> FnOnce(&'a mut Store<State>, &'a W::Instance) -> Call<'a, Result<T, String>>,
+    ) -> Result<Result<T, String>, PluginError> {
+        let pre = pre.ok_or_else(|| self.fail(format!("it does not export a {interface}")))?;
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| self.fail("it was unloaded".into()))?;
         let mut store = self.store()?;
-        let result = match pre.instantiate_async(&mut store).await {
+        let result = match pre.instantiate(&mut store).await {
             Ok(instance) => call(&mut store, &instance).await,
             Err(e) => Err(e),
         };

@@ -6,46 +6,25 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use common::{Server, kmviz, records, spawn_kmindex_server};
 use serde_json::{Value, json};
 
-const PLUGINS: [&str; 2] = ["kmviz-plugin-kmindex-http", "kmviz-plugin-sandbox-probe"];
-
-/// Builds the plugins (once per test binary); the folder holding their `.wasm` files.
-fn plugins() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        // The target folder the tests were built in: .../target/debug/kmviz.
-        let target = Path::new(env!("CARGO_BIN_EXE_kmviz"))
-            .ancestors()
-            .nth(2)
-            .unwrap()
-            .to_owned();
-        let mut cargo = std::process::Command::new(env!("CARGO"));
-        cargo.args([
-            "build",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "wasm-release",
-        ]);
-        for plugin in PLUGINS {
-            cargo.args(["-p", plugin]);
-        }
-        let status = cargo.env("CARGO_TARGET_DIR", &target).status().unwrap();
-        assert!(status.success(), "the plugins do not build");
-        target.join("wasm32-wasip2/wasm-release")
-    })
-}
-
-fn wasm(crate_name: &str) -> String {
-    plugins()
-        .join(format!("{}.wasm", crate_name.replace('-', "_")))
-        .display()
-        .to_string()
+/// Example plugin `plugins/<folder>`, built by `cargo xtask plugins` (which `cargo xtask test`
+/// runs) into `$KMVIZ_PLUGINS`, else `target/plugins`.
+fn wasm(folder: &str) -> String {
+    let dir = std::env::var_os("KMVIZ_PLUGINS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"),
+        PathBuf::from,
+    );
+    let wasm = dir.join(format!("{folder}.wasm"));
+    assert!(
+        wasm.is_file(),
+        "{} is missing: build the example plugins with `cargo xtask plugins` (`cargo xtask test` \
+         does) and give their folder in KMVIZ_PLUGINS",
+        wasm.display()
+    );
+    wasm.display().to_string()
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -157,7 +136,7 @@ async fn a_rust_plugin_provider_answers_as_the_built_in_client_does() {
             &format!("{{ url = \"{url}\" }}")
         ),
         database("plugin", "kmindex-http", &format!("{{ url = \"{url}\" }}")),
-        wasm("kmviz-plugin-kmindex-http"),
+        wasm("kmindex-http"),
     );
     let (server, _dir) = serve("same", &body);
     let plugin = described(&server, "plugin").await;
@@ -201,7 +180,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         .port();
     let granted = temp_dir("granted");
     std::fs::write(granted.join("open.txt"), "for the probe").unwrap();
-    let probe = wasm("kmviz-plugin-sandbox-probe");
+    let probe = wasm("sandbox-probe");
     let plugin = |name: &str, grants: &str| {
         format!(
             "[plugins.{name}]\nwasm = \"{probe}\"\ntimeout_ms = 1000\nmemory_mb = 32\n{grants}\n"
@@ -244,7 +223,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         ),
         format!(
             "[plugins.kmindex-http]\nwasm = \"{}\"\nallow_http = [\"127.0.0.1:{closed}\"]\n",
-            wasm("kmviz-plugin-kmindex-http")
+            wasm("kmindex-http")
         ),
     ]
     .concat();
@@ -307,7 +286,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
 
 #[test]
 fn plugin_check_and_list_say_what_plugins_are_and_may_do() {
-    let http = wasm("kmviz-plugin-kmindex-http");
+    let http = wasm("kmindex-http");
     let (ok, stdout, stderr) = kmviz(&["plugin", "check", &http]);
     let stdout = String::from_utf8(stdout).unwrap();
     assert!(ok, "{stdout}{stderr}");
@@ -365,7 +344,7 @@ async fn compiled_plugins_are_cached_and_reused() {
     let body = format!(
         "{}[plugins.probe]\nwasm = \"{}\"\n",
         database("polite", "probe", "{ mode = \"find\" }"),
-        wasm("kmviz-plugin-sandbox-probe")
+        wasm("sandbox-probe")
     );
     let (server, dir) = serve("cache", &body);
     let cache = dir.join("sessions/plugin-cache");
@@ -403,7 +382,11 @@ async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
     assert!(ok, "{stderr}");
     let project = dir.join("my-index");
     // Built on its own, as its author would, sharing the tests' compiled dependencies.
-    let target = plugins().ancestors().nth(2).unwrap();
+    // The target folder the tests were built in: .../target/debug/kmviz.
+    let target = Path::new(env!("CARGO_BIN_EXE_kmviz"))
+        .ancestors()
+        .nth(2)
+        .unwrap();
     let status = std::process::Command::new(env!("CARGO"))
         .args([
             "build",
@@ -448,12 +431,15 @@ async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
         "plugin",
         "new",
         "--lang",
-        "js",
+        "go",
         "x",
         "--dir",
         dir.to_str().unwrap(),
     ]);
-    assert!(!ok && stderr.contains("no js template yet"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("unknown language 'go': rust, js, python or c"),
+        "{stderr}"
+    );
     let (ok, _, stderr) = kmviz(&[
         "plugin",
         "new",
@@ -477,4 +463,272 @@ async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
         dir.to_str().unwrap(),
     ]);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
+}
+
+/// `n` pseudo-random bases from `seed` (xorshift).
+fn bases(mut seed: u64, n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b"ACGT"[(seed >> 33) as usize % 4] as char
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_in_four_languages_serve_one_instance() {
+    let dir = temp_dir("examples");
+    // Three references: one holds the query, one its reverse complement, one neither.
+    let refs = dir.join("refs");
+    std::fs::create_dir_all(&refs).unwrap();
+    let genome = bases(7, 400);
+    let query = &genome[100..300];
+    std::fs::write(refs.join("north.fa"), format!(">n\n{genome}\n")).unwrap();
+    std::fs::write(
+        refs.join("south.fasta"),
+        format!(">s1\n{}\n>s2\n{}\n", bases(8, 50), common::revcomp(&genome)),
+    )
+    .unwrap();
+    std::fs::write(
+        refs.join("elsewhere.fa"),
+        format!(">e\n{}\n", bases(9, 400)),
+    )
+    .unwrap();
+    // Their metadata, as a CSV the JavaScript MetaDB reads from its granted folder.
+    let meta = dir.join("meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("samples.csv"),
+        "ID,Biome,depth,lat,lon,cold\n\
+         north,\"Polar, north\",5,78.5,15.2,true\n\
+         south,Austral,40,-60.25,-45,TRUE\n\
+         elsewhere,\"Trades \"\"east\"\"\",,10,120.5,false\n",
+    )
+    .unwrap();
+    let metadata = format!(
+        "metadata = {{ type = \"csv-js\", params = {{ path = \"{}\", id = \"ID\", \
+         latitude = \"lat\", longitude = \"lon\" }} }}",
+        meta.join("samples.csv").display()
+    );
+    let body = format!(
+        "[plugins.fasta-scan]\nwasm = \"{py}\"\ndirs = [\"refs\"]\ntimeout_ms = 60000\n\
+         [plugins.kmer-c]\nwasm = \"{c}\"\ndirs = [\"refs\"]\n\
+         [plugins.csv-js]\nwasm = \"{js}\"\ndirs = [\"meta\"]\ntimeout_ms = 60000\n\
+         [plugins.coverage]\nwasm = \"{tab}\"\nparams = {{ group = \"Biome\", bins = 4 }}\n\
+         [plugins.demo]\nwasm = \"{demo}\"\n\
+         [databases.python]\ntype = \"fasta-scan\"\nparams = {{ dir = \"{refs}\", k = 21 }}\n{metadata}\n\
+         [databases.c]\ntype = \"kmer-c\"\nparams = {{ dir = \"{refs}\", k = 21 }}\n{metadata}\n",
+        py = wasm("fasta-scan-py"),
+        c = wasm("kmer-c"),
+        js = wasm("csv-metadb-js"),
+        tab = wasm("coverage-tab"),
+        demo = wasm("demo-instance"),
+        refs = refs.display(),
+    );
+    let config = dir.join("kmviz.toml");
+    std::fs::write(
+        &config,
+        format!("[sessions]\ndata_dir = \"sessions\"\n{body}"),
+    )
+    .unwrap();
+    let server = Server::start(&config);
+
+    // The Python and the C providers find the same samples, every k-mer of the query.
+    let session = run(&server, &format!(">q1\n{query}\n"), &["python", "c"]).await;
+    let (python, c) = (pair(&session, "python"), pair(&session, "c"));
+    assert_eq!(
+        (&python["state"], &c["state"]),
+        (&json!("done"), &json!("done")),
+        "{session}"
+    );
+    let all_kmers = json!(vec![1; query.len() - 21 + 1]);
+    let expected: Vec<(String, String, f64, Value)> = ["north", "south"]
+        .iter()
+        .map(|s| ("refs".to_owned(), s.to_string(), 1.0, all_kmers.clone()))
+        .collect();
+    assert_eq!(hits(python), expected);
+    assert_eq!(hits(c), expected);
+
+    // The JavaScript MetaDB's columns, typed from the CSV, joined to the hits.
+    let result = &python["result"];
+    let columns: Vec<(&str, &str)> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("Biome", "text"),
+            ("depth", "integer"),
+            ("lat", "float"),
+            ("lon", "float"),
+            ("cold", "boolean")
+        ]
+    );
+    let north = result["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["ID"] == "north")
+        .unwrap();
+    assert_eq!(
+        north["metadata"],
+        json!(["Polar, north", 5, 78.5, 15.2, true]),
+        "{north}"
+    );
+    let info = described(&server, "c").await;
+    assert_eq!(info["metadata"]["rows"], 3);
+    assert_eq!(
+        info["metadata"]["geodata"],
+        json!({"latitude": "lat", "longitude": "lon"})
+    );
+
+    // The Rust tab: coverage per biome, from the hits.
+    let id = session["id"].as_str().unwrap();
+    let tab: Value = reqwest::get(server.url(&format!(
+        "/api/sessions/{id}/tabs/coverage?query=q1&database=python"
+    )))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let html = tab["html"].as_str().unwrap_or_else(|| panic!("{tab}"));
+    for biome in ["Polar, north", "Austral"] {
+        // One sample, in the last of 4 bins, mean 1.
+        let row = format!("<tr><td>{biome}</td><td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>");
+        assert!(html.contains(&row), "{html}");
+    }
+    assert!(!html.contains("Trades"), "{html}");
+    let missing = reqwest::get(server.url(&format!(
+        "/api/sessions/{id}/tabs/coverage?query=q2&database=python"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap()["error"],
+        format!("session '{id}' has no query 'q2' on database 'python'")
+    );
+
+    // The instance plugin's pages, listed with the tab in /api/info, and its assets.
+    let info: Value = reqwest::get(server.url("/api/info"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["tabs"],
+        json!([{"plugin": "coverage", "name": "Coverage by group", "icon": "bar-chart", "position": 0}])
+    );
+    let branding = &info["branding"];
+    assert!(
+        branding["home"]
+            .as_str()
+            .unwrap()
+            .contains("<h2>The kmviz demo</h2>"),
+        "{branding}"
+    );
+    assert!(
+        branding["help"]
+            .as_str()
+            .unwrap()
+            .contains("About the demo survey"),
+        "{branding}"
+    );
+    assert_eq!(branding["styles"], json!(["/plugins/demo/demo.css"]));
+    let logo = reqwest::get(server.url("/plugins/demo/logo.svg"))
+        .await
+        .unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+    assert!(logo.text().await.unwrap().starts_with("<svg"));
+    let none = reqwest::get(server.url("/plugins/demo/nope.css"))
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+    assert_eq!(
+        none.json::<Value>().await.unwrap()["error"],
+        "plugin 'demo' has no asset 'nope.css'"
+    );
+
+    // A MetaDB that cannot describe itself stops the configuration, naming why.
+    drop(server);
+    let broken = dir.join("broken.toml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("id = \"ID\"", "id = \"Sample\""),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = kmviz(&["config", "check", broken.to_str().unwrap()]);
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("database 'c': metadata: plugin 'csv-js': cannot describe itself:")
+            && stdout.contains("Sample"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_new_writes_js_python_and_c_providers_that_build_and_answer() {
+    let dir = temp_dir("new-languages");
+    let mut body = String::new();
+    for lang in ["js", "python", "c"] {
+        let name = format!("my-{lang}");
+        let (ok, _, stderr) = kmviz(&[
+            "plugin",
+            "new",
+            "--lang",
+            lang,
+            &name,
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        // Built by its own script, as its author would (the C tool the examples' build made
+        // is reused rather than built again from the project's copy).
+        let project = dir.join(&name);
+        let mut build = std::process::Command::new(project.join("build.sh"));
+        build.current_dir(&project);
+        if let Some(tool) = c_tools() {
+            build.env("KMVIZ_C_TOOLS", tool);
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "the {lang} template does not build");
+        let built = project.join(format!("{name}.wasm"));
+        body.push_str(&database(
+            &format!("db-{lang}"),
+            &name,
+            "{ samples = { S1 = \"TTACGTACGTAA\", S2 = \"TTTT\" } }",
+        ));
+        body.push_str(&format!(
+            "[plugins.{name}]\nwasm = \"{}\"\ntimeout_ms = 60000\n",
+            built.display()
+        ));
+    }
+    let (server, _dir) = serve("new-languages-served", &body);
+    let session = run(&server, ">q\nACGTACGTGG\n", &["db-js", "db-python", "db-c"]).await;
+    for lang in ["js", "python", "c"] {
+        let found: Vec<String> = hits(pair(&session, &format!("db-{lang}")))
+            .into_iter()
+            .map(|h| h.1)
+            .collect();
+        assert_eq!(found, ["S1"], "{lang}: {session}");
+    }
+}
+
+/// The C tool `plugins/kmer-c/build.sh` built beside the examples, if it is there.
+fn c_tools() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    Some(target.join("c-tools/release/kmviz-c-tools")).filter(|tool| tool.is_file())
 }

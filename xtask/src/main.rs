@@ -2,13 +2,18 @@
 //!
 //! - `test`: installs what the test suite needs and is missing (the wasm targets, g++ with
 //!   Debian's nlohmann-json3-dev and libfmt-dev for the number oracle, MariaDB's server for the
-//!   `mysql` MetaDB: the tests start a private one), builds the web app, then runs every test.
+//!   `mysql` MetaDB: the tests start a private one), builds the web app and the example
+//!   plugins, then runs every test (`KMVIZ_PLUGINS` names the plugins' folder).
 //! - `web`: builds the browser app into `site/`: the `app` crate for `wasm32-unknown-unknown`
 //!   (size-optimised), its JavaScript bindings (by `wasm-bindgen-cli-support`, the same version
 //!   as the `wasm-bindgen` in `Cargo.lock`, so the two always match), the page, the styles and
 //!   the third-party browser assets from npm (`app/package-lock.json`: Plotly and the world
-//!   basemaps), each with a gzip copy for the server to send as is.
+//!   basemaps), each with a gzip copy for the server to send as is; and the demo's plugins
+//!   (`site/plugins/`: its home page and help, a coverage tab).
 //! - `run`: `web`, then the server on the embedded demo (arguments go to `kmviz demo`).
+//! - `plugins`: builds the example plugins (`plugins/`) into `target/plugins/<folder>.wasm`:
+//!   Rust ones with cargo for `wasm32-wasip2`, the others with their `build.sh`, which installs
+//!   their toolchain (npm, PyPI, apt) the first time.
 //! - `bench-app`: `web`, then the browser bench (`e2e/bench.mjs`): 100 000 against 1 000 rows.
 
 use std::io::Write;
@@ -27,10 +32,11 @@ fn main() -> ExitCode {
             all.extend(rest.iter().map(String::as_str));
             run("cargo", &all)
         }),
+        Some("plugins") => plugins().map(|dir| eprintln!("xtask: plugins in {}", dir.display())),
         Some("bench-app") => web()
             .and_then(|()| run("cargo", &["build", "--locked", "-p", "kmviz"]))
             .and_then(|()| node_script("bench.mjs")),
-        _ => Err("usage: cargo xtask test|web|run|bench-app".to_owned()),
+        _ => Err("usage: cargo xtask test|web|run|plugins|bench-app".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,13 +57,21 @@ fn test() -> Result<(), String> {
         ("npm", "/usr/bin/npm"),
     ])?;
     web()?;
-    // The plugin tests build the example plugins for WASI 0.2.
-    ensure_rust_target("wasm32-wasip2")?;
+    let plugins = plugins()?;
     let mut args = vec!["test", "--workspace", "--locked"];
-    for plugin in PLUGIN_CRATES {
+    for (_, plugin) in RUST_PLUGINS {
         args.extend(["--exclude", plugin]);
     }
-    run("cargo", &args)?;
+    eprintln!("xtask: KMVIZ_PLUGINS={}", plugins.display());
+    let status = Command::new("cargo")
+        .args(&args)
+        .current_dir(root())
+        .env("KMVIZ_PLUGINS", &plugins)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo test failed ({status})"));
+    }
     browser_tests()
 }
 
@@ -113,9 +127,64 @@ fn target_dir() -> PathBuf {
 }
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Workspace crates that are WebAssembly plugins: built for `wasm32-wasip2` by the tests.
-const PLUGIN_CRATES: [&str; 2] = ["kmviz-plugin-kmindex-http", "kmviz-plugin-sandbox-probe"];
 const WASM_PROFILE: &str = "wasm-release";
+const PLUGIN_TARGET: &str = "wasm32-wasip2";
+/// The example plugins written in Rust: (folder in `plugins/`, crate), workspace members
+/// built for `wasm32-wasip2`.
+const RUST_PLUGINS: [(&str, &str); 4] = [
+    ("coverage-tab", "kmviz-plugin-coverage-tab"),
+    ("demo-instance", "kmviz-plugin-demo-instance"),
+    ("kmindex-http", "kmviz-plugin-kmindex-http"),
+    ("sandbox-probe", "kmviz-plugin-sandbox-probe"),
+];
+/// The plugins of the demo: (folder in `plugins/`, name in the demo).
+const DEMO_PLUGINS: [(&str, &str); 2] = [("demo-instance", "demo"), ("coverage-tab", "coverage")];
+/// The example plugins in other languages: folders in `plugins/` whose `build.sh OUT.wasm`
+/// installs their toolchain (once) and builds them.
+const SCRIPT_PLUGINS: [&str; 3] = ["csv-metadb-js", "fasta-scan-py", "kmer-c"];
+
+/// Builds every example plugin into `target/plugins/<folder>.wasm`; returns that folder.
+fn plugins() -> Result<PathBuf, String> {
+    let out = target_dir().join("plugins");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for (folder, _) in RUST_PLUGINS {
+        build_rust_plugin(folder, &out.join(format!("{folder}.wasm")))?;
+    }
+    for folder in SCRIPT_PLUGINS {
+        let wasm = out.join(format!("{folder}.wasm"));
+        let script = root().join("plugins").join(folder).join("build.sh");
+        run("sh", &[&script.to_string_lossy(), &wasm.to_string_lossy()])?;
+    }
+    Ok(out)
+}
+
+/// Builds the Rust plugin in `plugins/<folder>` into `wasm`.
+fn build_rust_plugin(folder: &str, wasm: &Path) -> Result<(), String> {
+    ensure_rust_target(PLUGIN_TARGET)?;
+    let (_, krate) = RUST_PLUGINS
+        .iter()
+        .find(|(f, _)| *f == folder)
+        .ok_or_else(|| format!("no Rust plugin {folder}"))?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "--locked",
+            "-p",
+            krate,
+            "--target",
+            PLUGIN_TARGET,
+            "--profile",
+            WASM_PROFILE,
+        ],
+    )?;
+    let built = target_dir()
+        .join(PLUGIN_TARGET)
+        .join(WASM_PROFILE)
+        .join(format!("{}.wasm", krate.replace('-', "_")));
+    std::fs::copy(&built, wasm).map_err(|e| format!("{}: {e}", built.display()))?;
+    Ok(())
+}
 
 fn web() -> Result<(), String> {
     ensure_rust_target(WASM_TARGET)?;
@@ -190,6 +259,12 @@ fn web() -> Result<(), String> {
     }
     for file in ["pkg/app.js", "pkg/app_bg.wasm"] {
         gzip_copy(&site.join(file))?;
+    }
+    // The demo's plugins, which `kmviz demo` loads from here: its home page and help, and
+    // an analysis tab.
+    std::fs::create_dir_all(site.join("plugins")).map_err(|e| e.to_string())?;
+    for (folder, name) in DEMO_PLUGINS {
+        build_rust_plugin(folder, &site.join(format!("plugins/{name}.wasm")))?;
     }
     let size = |p: &str| std::fs::metadata(site.join(p)).map_or(0, |m| m.len());
     eprintln!(

@@ -9,6 +9,7 @@ use wasm_bindgen::closure::Closure;
 
 use crate::model::figure::Presets;
 use crate::model::options::{OptionSpec, OptionValues};
+use crate::model::plugins::{Branding, PluginTab, TabContent};
 use crate::model::query::InputLimits;
 use crate::model::session::{Column, Geodata, Session, Value};
 
@@ -20,6 +21,12 @@ pub struct Info {
     pub input: InputLimits,
     #[serde(default)]
     pub ui: Tabs,
+    /// Plugins' analysis tabs.
+    #[serde(default)]
+    pub tabs: Vec<PluginTab>,
+    /// Instance plugins' home page, help and styles.
+    #[serde(default)]
+    pub branding: Option<Branding>,
 }
 
 /// Which tabs the instance shows (kmviz 0.8's `ui.with_*_tab`).
@@ -171,6 +178,15 @@ pub async fn metadata(database: &str) -> Result<MetadataPage, String> {
 
 pub async fn session(id: &str) -> Result<Session, String> {
     read(Request::get(&format!("/api/sessions/{id}")).send().await).await
+}
+
+/// Plugin tab `plugin`'s content for query `query` on database `database` of session `id`.
+pub async fn tab(id: &str, plugin: &str, query: &str, database: &str) -> TabContent {
+    let url = format!("/api/sessions/{id}/tabs/{plugin}");
+    let request = Request::get(&url).query([("query", query), ("database", database)]);
+    read(request.send().await)
+        .await
+        .unwrap_or_else(TabContent::Error)
 }
 
 pub fn cancel(id: String) {

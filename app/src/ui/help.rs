@@ -2,8 +2,16 @@
 
 use leptos::prelude::*;
 
+use super::api::Info;
+
+/// kmviz's help, then the instance plugins' (sanitised by the server).
 #[component]
 pub fn HelpTab() -> impl IntoView {
+    let info = use_context::<LocalResource<Result<Info, String>>>();
+    let plugins = move || {
+        let help = info?.get()?.ok()?.branding?.help;
+        (!help.is_empty()).then(|| view! { <div class="plugin-help" inner_html=help></div> })
+    };
     view! {
         <section class="help">
             <h2>"Using kmviz"</h2>
@@ -23,6 +31,7 @@ pub fn HelpTab() -> impl IntoView {
             </dl>
             <h3>"Filters"</h3>
             <p>"Comparisons ("<code>"= != < <= > >="</code>"), "<code>"AND OR NOT"</code>", parentheses, "<code>"IN (…)"</code>", "<code>"LIKE"</code>" and "<code>"ILIKE"</code>" with "<code>"%"</code>" and "<code>"_"</code>", "<code>"BETWEEN a AND b"</code>", "<code>"IS [NOT] NULL"</code>". Text is quoted with "<code>"'"</code>"; column names are matched without regard to case and may be quoted with "<code>"\""</code>". A comparison with a missing value is unknown and leaves the row out, as in SQL. Filters run in your browser; nothing is sent to the server."</p>
+            {plugins}
         </section>
     }
 }

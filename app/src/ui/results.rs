@@ -1,5 +1,5 @@
 //! A session's results: progress, the (query, database) chooser, and the chosen pair's tabs —
-//! Index, Table, Plot, Map, Sequence, Help. The pair's table filters drive its figures, a
+//! Index, Table, Plot, Map, Sequence, the plugins' tabs, Help. The pair's table filters drive its figures, a
 //! figure's selection narrows its table, and clicking a sample opens it in Sequence.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use super::index::IndexTab;
 use super::sequence::SequenceView;
 use super::table::{TableState, TableView};
 use crate::model::options::OptionValue;
+use crate::model::plugins::{PluginTab, TabContent};
 use crate::model::session::{Pair, PairState, Session, Status};
 use crate::model::table::{ID, INDEX, Table, show};
 
@@ -23,35 +24,49 @@ pub enum Tab {
     Plot,
     Map,
     Sequence,
+    /// A plugin's tab: its place in `Info::tabs`.
+    Plugin(usize),
     Help,
 }
 
 impl Tab {
-    fn name(self) -> &'static str {
+    fn name(self, info: &Info) -> String {
         match self {
-            Tab::Index => "Index",
-            Tab::Table => "Table",
-            Tab::Plot => "Plot",
-            Tab::Map => "Map",
-            Tab::Sequence => "Sequence",
-            Tab::Help => "Help",
+            Tab::Index => "Index".into(),
+            Tab::Table => "Table".into(),
+            Tab::Plot => "Plot".into(),
+            Tab::Map => "Map".into(),
+            Tab::Sequence => "Sequence".into(),
+            Tab::Plugin(i) => info.tabs[i].name.clone(),
+            Tab::Help => "Help".into(),
         }
     }
 
-    /// The tabs the instance shows.
+    /// Its `data-tab` (and `data-page`) name.
+    fn key(self, info: &Info) -> String {
+        match self {
+            Tab::Plugin(i) => format!("plugin-{}", info.tabs[i].plugin),
+            _ => self.name(info).to_lowercase(),
+        }
+    }
+
+    /// The tabs the instance shows: the built-in ones, the plugins' (in their order), Help.
     fn shown(info: &Info) -> Vec<Tab> {
         let ui = &info.ui;
-        [
+        let built_in = [
             (Tab::Index, ui.with_index_tab),
             (Tab::Table, true),
             (Tab::Plot, ui.with_plot_tab),
             (Tab::Map, ui.with_map_tab),
             (Tab::Sequence, ui.with_sequence_tab),
-            (Tab::Help, ui.with_help_tab),
-        ]
-        .into_iter()
-        .filter_map(|(tab, shown)| shown.then_some(tab))
-        .collect()
+        ];
+        let plugins = (0..info.tabs.len()).map(|i| (Tab::Plugin(i), true));
+        built_in
+            .into_iter()
+            .chain(plugins)
+            .chain([(Tab::Help, ui.with_help_tab)])
+            .filter_map(|(tab, shown)| shown.then_some(tab))
+            .collect()
     }
 }
 
@@ -97,8 +112,13 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         Status::Interrupted => "interrupted",
     };
     let id = session.id.clone();
+    let download = format!("/api/sessions/{id}/download");
     let running = session.status == Status::Running && !uploaded;
-    let tabs = Tab::shown(&info);
+    let tabs: Vec<(Tab, String, String)> = Tab::shown(&info)
+        .into_iter()
+        .map(|t| (t, t.key(&info), t.name(&info)))
+        .collect();
+    let plugin_tabs = info.tabs.clone();
     let session = Arc::new(session);
     let info = Arc::new(info);
     let chosen = move || {
@@ -141,7 +161,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
                         let id = id.clone();
                         view! { <button class="cancel" on:click=move |_| api::cancel(id.clone())>"Cancel"</button> }
                     })}
-                    <a class="download" href=format!("/api/sessions/{id}/download")>"Download ZIP"</a>
+                    <a class="download" href=download>"Download ZIP"</a>
                 }.into_any()
             }}
         </section>
@@ -164,15 +184,15 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
             </label>
         </nav>
         <nav class="tabs">
-            {tabs.into_iter().map(|t| view! {
-                <button class="tab" data-tab=t.name().to_lowercase() aria-pressed=move || (tab.get() == t).to_string()
-                    on:click=move |_| tab.set(t)>{t.name()}</button>
+            {tabs.into_iter().map(|(t, key, name)| view! {
+                <button class="tab" data-tab=key aria-pressed=move || (tab.get() == t).to_string()
+                    on:click=move |_| tab.set(t)>{name}</button>
             }).collect_view()}
         </nav>
         {move || match chosen() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
             Some((pair, seq, described, z)) => view! {
-                <PairView pair=pair query_seq=seq database=described z=z tab=tab />
+                <PairView pair=pair query_seq=seq database=described z=z tab=tab session=id.clone() plugin_tabs=plugin_tabs.clone() />
             }.into_any(),
         }}
     }
@@ -187,6 +207,9 @@ fn PairView(
     database: Option<DatabaseInfo>,
     z: Option<u32>,
     tab: RwSignal<Tab>,
+    /// The session's id on this server.
+    session: String,
+    plugin_tabs: Vec<PluginTab>,
 ) -> impl IntoView {
     let name = format!("{}-{}", pair.query, pair.database)
         .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
@@ -273,6 +296,24 @@ fn PairView(
                 .into_any()
         }
     };
+    let plugin_pages = plugin_tabs
+        .into_iter()
+        .enumerate()
+        .map(|(i, plugin_tab)| {
+            let t = Tab::Plugin(i);
+            let shown = seen(t);
+            let (session, query, database) =
+                (session.clone(), pair.query.clone(), pair.database.clone());
+            let page = format!("plugin-{}", plugin_tab.plugin);
+            view! {
+                <div class="tab-page plugin-tab" data-page=page hidden=hidden(t)>
+                    {move || shown.get().then(|| view! {
+                        <PluginTabView session=session.clone() plugin=plugin_tab.plugin.clone() query=query.clone() database=database.clone() />
+                    })}
+                </div>
+            }
+        })
+        .collect_view();
     let plot_seen = seen(Tab::Plot);
     let map_seen = seen(Tab::Map);
     let plot = {
@@ -299,7 +340,36 @@ fn PairView(
         <div class="tab-page" data-page="plot" hidden=hidden(Tab::Plot)>{plot}</div>
         <div class="tab-page" data-page="map" hidden=hidden(Tab::Map)>{map}</div>
         <div class="tab-page" data-page="sequence" hidden=hidden(Tab::Sequence)>{sequence}</div>
+        {plugin_pages}
         <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
     }
     .into_any()
+}
+
+/// A plugin's tab for one result, asked of the server when first shown.
+#[component]
+fn PluginTabView(
+    session: String,
+    plugin: String,
+    query: String,
+    database: String,
+) -> impl IntoView {
+    let content = LocalResource::new(move || {
+        let (session, plugin, query, database) = (
+            session.clone(),
+            plugin.clone(),
+            query.clone(),
+            database.clone(),
+        );
+        async move { api::tab(&session, &plugin, &query, &database).await }
+    });
+    move || match content.get() {
+        None => view! { <p class="hint">"Loading…"</p> }.into_any(),
+        // Sanitised by the server.
+        Some(TabContent::Html(html)) => {
+            view! { <div class="plugin-html" inner_html=html></div> }.into_any()
+        }
+        Some(TabContent::Text(text)) => view! { <pre class="plugin-text">{text}</pre> }.into_any(),
+        Some(TabContent::Error(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+    }
 }

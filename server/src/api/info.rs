@@ -3,6 +3,7 @@
 //! app's settings.
 
 use app::model::options::OptionSpec;
+use app::model::plugins::{Branding, PluginTab};
 use app::model::query::InputLimits;
 use app::model::session::{Column, Geodata};
 use axum::extract::State;
@@ -31,6 +32,10 @@ struct Info {
     input: InputLimits,
     max_results: usize,
     ui: UiConfig,
+    /// Plugins' analysis tabs, in order.
+    tabs: Vec<PluginTab>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branding: Option<Branding>,
 }
 
 #[derive(Serialize)]
@@ -94,5 +99,7 @@ async fn info(State(state): State<AppState>) -> Json<Info> {
         input: state.settings.input,
         max_results: engine.settings().max_results,
         ui: state.settings.ui.clone(),
+        tabs: state.pages.tabs(),
+        branding: state.pages.branding().cloned(),
     })
 }

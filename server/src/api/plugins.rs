@@ -1,0 +1,82 @@
+//! What plugins add: `GET /api/sessions/{id}/tabs/{plugin}?query=Q&database=D` (a tab's
+//! content for one result) and `GET /plugins/{plugin}/{path}` (instance plugins' assets).
+//! The tabs and the branding are listed by `/api/info`.
+
+use app::model::plugins::TabContent;
+use app::model::session::Session;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sessions/{id}/tabs/{plugin}", get(tab))
+        .route("/plugins/{plugin}/{*path}", get(asset))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pair {
+    query: String,
+    database: String,
+}
+
+async fn tab(
+    State(state): State<AppState>,
+    Path((id, plugin)): Path<(String, String)>,
+    Query(pair): Query<Pair>,
+) -> Result<Json<TabContent>, ApiError> {
+    let session = state
+        .jobs
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no session '{id}'")))?;
+    let result = session
+        .pairs
+        .iter()
+        .find(|p| p.query == pair.query && p.database == pair.database)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "session '{id}' has no query '{}' on database '{}'",
+                pair.query, pair.database
+            ))
+        })?;
+    if result.result.is_none() {
+        return Ok(Json(TabContent::Error(format!(
+            "query '{}' on database '{}' has no result to show",
+            pair.query, pair.database
+        ))));
+    }
+    let one = Session {
+        pairs: vec![result.clone()],
+        ..session.clone()
+    };
+    let stream = crate::export::arrow_stream(&one).map_err(ApiError::internal)?;
+    state
+        .pages
+        .render(&plugin, stream)
+        .await
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no tab plugin '{plugin}'")))
+}
+
+async fn asset(
+    State(state): State<AppState>,
+    Path((plugin, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let asset = state
+        .pages
+        .asset(&plugin, &path)
+        .ok_or_else(|| ApiError::not_found(format!("plugin '{plugin}' has no asset '{path}'")))?;
+    Ok((
+        [(header::CONTENT_TYPE, asset.mime.clone())],
+        asset.bytes.clone(),
+    )
+        .into_response())
+}
