@@ -1012,6 +1012,8 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
             "/api/sessions/{id}",
             "/api/sessions/{id}/events",
             "/api/sessions/{id}/download",
+            "/api/sessions/{id}/tabs/{plugin}",
+            "/plugins/{plugin}/{path}",
             "/api/openapi.json",
         ])
     );

@@ -58,6 +58,8 @@ fn test() -> Result<(), String> {
     ])?;
     web()?;
     let plugins = plugins()?;
+    // The JavaScript MetaDB's own checks, in node (its build installed its packages).
+    run_in(&root().join("plugins/csv-metadb-js"), "npm", &["test"])?;
     let mut args = vec!["test", "--workspace", "--locked"];
     for (_, plugin) in RUST_PLUGINS {
         args.extend(["--exclude", plugin]);

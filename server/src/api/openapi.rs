@@ -32,7 +32,7 @@ pub fn document() -> Value {
         },
         "paths": {
             "/api/info": {"get": {
-                "summary": "Databases (provider kind, sub-indexes with k-mer size and sample count, metadata columns and geodata, option schemas, presets), input limits and app settings",
+                "summary": "Databases (provider kind, sub-indexes with k-mer size and sample count, metadata columns and geodata, option schemas, presets), input limits, app settings, plugin tabs and branding (home page, help, stylesheets)",
                 "responses": {"200": {"description": "the instance", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }},
             "/api/databases/{db}/metadata": {"get": {
@@ -118,6 +118,30 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "the ZIP", "content": {"application/zip": {}}},
                     "404": error("unknown session")
+                }
+            }},
+            "/api/sessions/{id}/tabs/{plugin}": {"get": {
+                "summary": "A plugin tab's content for one (query, database) of the session",
+                "parameters": [
+                    session_id(),
+                    {"name": "plugin", "in": "path", "required": true, "schema": {"type": "string"}, "description": "a tab plugin listed in /api/info `tabs`"},
+                    {"name": "query", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "database", "in": "query", "required": true, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "{html: sanitised HTML} or {text} or {error: why the plugin could not render it}", "content": {"application/json": {}}},
+                    "404": error("unknown session, pair or tab plugin")
+                }
+            }},
+            "/plugins/{plugin}/{path}": {"get": {
+                "summary": "An instance plugin's asset (stylesheets and images of its pages)",
+                "parameters": [
+                    {"name": "plugin", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "path", "in": "path", "required": true, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "the file, with its MIME type"},
+                    "404": error("no such asset")
                 }
             }},
             "/api/openapi.json": {"get": {
