@@ -370,15 +370,7 @@ async fn compiled_plugins_are_cached_and_reused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
     let dir = temp_dir("new");
-    let (ok, _, stderr) = kmviz(&[
-        "plugin",
-        "new",
-        "--lang",
-        "rust",
-        "my-index",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = plugin_new("rust", "my-index", &dir);
     assert!(ok, "{stderr}");
     let project = dir.join("my-index");
     // Built on its own, as its author would, sharing the tests' compiled dependencies.
@@ -427,42 +419,31 @@ async fn plugin_new_writes_a_rust_provider_that_builds_and_answers() {
         .collect();
     assert_eq!(found, ["S1"]);
 
-    let (ok, _, stderr) = kmviz(&[
-        "plugin",
-        "new",
-        "--lang",
-        "go",
-        "x",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = plugin_new("go", "x", &dir);
     assert!(
         !ok && stderr.contains("unknown language 'go': rust, js, python or c"),
         "{stderr}"
     );
-    let (ok, _, stderr) = kmviz(&[
-        "plugin",
-        "new",
-        "--lang",
-        "rust",
-        "My Index",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = plugin_new("rust", "My Index", &dir);
     assert!(
         !ok && stderr.contains("'My Index' is not a plugin name"),
         "{stderr}"
     );
-    let (ok, _, stderr) = kmviz(&[
+    let (ok, _, stderr) = plugin_new("rust", "my-index", &dir);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+}
+
+/// `kmviz plugin new --lang LANG NAME --dir DIR`: (success, stdout, stderr).
+fn plugin_new(lang: &str, name: &str, dir: &Path) -> (bool, Vec<u8>, String) {
+    kmviz(&[
         "plugin",
         "new",
         "--lang",
-        "rust",
-        "my-index",
+        lang,
+        name,
         "--dir",
         dir.to_str().unwrap(),
-    ]);
-    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+    ])
 }
 
 /// `n` pseudo-random bases from `seed` (xorshift).
@@ -682,15 +663,7 @@ async fn plugin_new_writes_js_python_and_c_providers_that_build_and_answer() {
     let mut body = String::new();
     for lang in ["js", "python", "c"] {
         let name = format!("my-{lang}");
-        let (ok, _, stderr) = kmviz(&[
-            "plugin",
-            "new",
-            "--lang",
-            lang,
-            &name,
-            "--dir",
-            dir.to_str().unwrap(),
-        ]);
+        let (ok, _, stderr) = plugin_new(lang, &name, &dir);
         assert!(ok, "{stderr}");
         // Built by its own script, as its author would (the C tool the examples' build made
         // is reused rather than built again from the project's copy).
