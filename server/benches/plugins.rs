@@ -1,8 +1,9 @@
 //! The cost of the sandbox: the same provider logic — a kmindex-server client — as the Rust
 //! plugin component (`plugins/kmindex-http`) and as native code (the built-in `kmindex-server`
 //! provider), on the same queries against the same in-process kmindex server, in the same run;
-//! then, for the example plugin of each language, the time to compile it, the per-call cost of
-//! its smallest call (a fresh instance and the call), and its size.
+//! then, for the example plugin of each language, the per-call overhead (a fresh instance and a
+//! call refused at once), the cost of its smallest call doing work, the time to compile it, and
+//! its size.
 //!
 //! `cargo xtask plugins && cargo bench -p kmviz --bench plugins [-- QUERIES]` (fixtures in
 //! `../shared`, or `$KMVIZ_SHARED`; the plugins in `$KMVIZ_PLUGINS`, else `target/plugins`).
@@ -198,8 +199,22 @@ fn main() {
              where the native client, which keeps the server's description, sends one)"
         );
 
-        // Per language, the smallest call its example makes: a fresh instance and the call.
+        // Per language: the overhead — a fresh instance and a call refused at once (`describe`
+        // with empty parameters) — then the smallest call its example makes that does work.
         let calls = 200;
+        let nothing = serde_json::json!({});
+        let refused = |name: &str| PluginProvider::open(Arc::clone(&loaded[name]), &nothing);
+        let (rust_refused, c_refused, python_refused) =
+            (refused("rust").await, refused("c").await, refused("python").await);
+        let overhead = [
+            per_call(calls, || async { assert!(rust_refused.indexes().await.is_err()) }).await,
+            per_call(calls, || async { assert!(c_refused.indexes().await.is_err()) }).await,
+            per_call(calls, || async { assert!(python_refused.indexes().await.is_err()) }).await,
+            per_call(calls, || async {
+                assert!(PluginMetaDb::open(Arc::clone(&loaded["js"]), &nothing).await.is_err())
+            })
+            .await,
+        ];
         let empty = OptionValues::new();
         let query = Query { name: "q".into(), seq: "ACGT".into() };
         let probe = PluginProvider::open(
@@ -225,18 +240,22 @@ fn main() {
             }).await),
         ];
         println!("\nper example ({calls} calls each; compiled on load, cached afterwards):");
-        println!("  language    call                       per call    compile    size");
+        println!("  language    overhead   smallest call              per call    compile    size");
         for (i, (language, call, cost)) in costs.iter().enumerate() {
             let spec = &specs[i + 1];
             println!(
-                "  {language:<11} {call:<26} {:>8.1?} {:>10.2?} {:>6} KB",
+                "  {language:<11} {:>8.1?}   {call:<26} {:>8.1?} {:>10.2?} {:>6} KB",
+                overhead[i],
                 cost,
                 compile[i + 1],
                 std::fs::metadata(&spec.wasm).unwrap().len() / 1024
             );
         }
         println!(
-            "  kmindex-http (Rust)                               {:>10.2?} {:>6} KB",
+            "  (overhead: a fresh instance and a call refused at once, describe with empty params)"
+        );
+        println!(
+            "  kmindex-http (Rust)                                          {:>10.2?} {:>6} KB",
             compile[0],
             std::fs::metadata(&http_wasm).unwrap().len() / 1024
         );
