@@ -14,7 +14,7 @@ use app::model::query::{InputLimits, parse_queries};
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use common::mariadb::mariadb;
-use common::{Server, fixture_index, kmindex_fixtures, records};
+use common::{Server, fixture_index, get_json, kmindex_fixtures, records};
 use serde_json::{Value, json};
 
 /// Samples of the metadata tables: D0..D15 but D3, so that hits on D3 lack metadata.
@@ -210,11 +210,6 @@ async fn submit(server: &Server, body: Value) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
-async fn get_json(url: &str) -> (u16, Value) {
-    let response = client().get(url).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 

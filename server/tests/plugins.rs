@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Server, kmviz, records, spawn_kmindex_server};
+use common::{Server, get_json, kmviz, records, spawn_kmindex_server};
 use serde_json::{Value, json};
 
 /// Example plugin `plugins/<folder>`, built by `cargo xtask plugins` (which `cargo xtask test`
@@ -81,12 +81,7 @@ async fn run(server: &Server, fastx: &str, databases: &[&str]) -> Value {
 
 /// What `GET /api/info` says of `database`.
 async fn described(server: &Server, database: &str) -> Value {
-    let info: Value = reqwest::get(server.url("/api/info"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, info) = get_json(&server.url("/api/info")).await;
     info["databases"]
         .as_array()
         .unwrap()
@@ -570,14 +565,13 @@ async fn examples_in_four_languages_serve_one_instance() {
 
     // The Rust tab: coverage per biome, from the hits.
     let id = session["id"].as_str().unwrap();
-    let tab: Value = reqwest::get(server.url(&format!(
-        "/api/sessions/{id}/tabs/coverage?query=q1&database=python"
-    )))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let tabs = |query: &str| {
+        server.url(&format!(
+            "/api/sessions/{id}/tabs/coverage?query={query}&database=python"
+        ))
+    };
+    let (status, tab) = get_json(&tabs("q1")).await;
+    assert_eq!(status, 200, "{tab}");
     let html = tab["html"].as_str().unwrap_or_else(|| panic!("{tab}"));
     for biome in ["Polar, north", "Austral"] {
         // One sample, in the last of 4 bins, mean 1.
@@ -585,24 +579,15 @@ async fn examples_in_four_languages_serve_one_instance() {
         assert!(html.contains(&row), "{html}");
     }
     assert!(!html.contains("Trades"), "{html}");
-    let missing = reqwest::get(server.url(&format!(
-        "/api/sessions/{id}/tabs/coverage?query=q2&database=python"
-    )))
-    .await
-    .unwrap();
-    assert_eq!(missing.status(), 404);
+    let (status, missing) = get_json(&tabs("q2")).await;
+    assert_eq!(status, 404);
     assert_eq!(
-        missing.json::<Value>().await.unwrap()["error"],
+        missing["error"],
         format!("session '{id}' has no query 'q2' on database 'python'")
     );
 
     // The instance plugin's pages, listed with the tab in /api/info, and its assets.
-    let info: Value = reqwest::get(server.url("/api/info"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, info) = get_json(&server.url("/api/info")).await;
     assert_eq!(
         info["tabs"],
         json!([{"plugin": "coverage", "name": "Coverage by group", "icon": "bar-chart", "position": 0}])

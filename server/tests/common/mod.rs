@@ -59,6 +59,12 @@ pub fn kmviz(args: &[&str]) -> (bool, Vec<u8>, String) {
     )
 }
 
+/// GET `url`: its status and its JSON body.
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 /// Reverse complement of an ACGT string (other letters kept).
 pub fn revcomp(seq: &str) -> String {
     seq.bytes()
