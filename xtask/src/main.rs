@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Some("plugins") => plugins().map(|dir| eprintln!("xtask: plugins in {}", dir.display())),
         Some("bench-app") => web()
             .and_then(|()| run("cargo", &["build", "--locked", "-p", "kmviz"]))
-            .and_then(|()| node_script("bench.mjs")),
+            .and_then(|()| node_script("bench.mjs", &std::env::temp_dir())),
         _ => Err("usage: cargo xtask test|web|run|plugins|bench-app".to_owned()),
     };
     match result {
@@ -65,25 +65,36 @@ fn test() -> Result<(), String> {
         args.extend(["--exclude", plugin]);
     }
     eprintln!("xtask: KMVIZ_PLUGINS={}", plugins.display());
+    // The tests' folders (instances, sessions, built templates: about 1 GB) go in one folder,
+    // removed when every test passes, so that runs do not pile up in the temporary folder.
+    let scratch = std::env::temp_dir().join(format!("kmviz-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let status = Command::new("cargo")
         .args(&args)
         .current_dir(root())
         .env("KMVIZ_PLUGINS", &plugins)
+        .env("TMPDIR", &scratch)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo test failed ({status})"));
+    let outcome = if status.success() {
+        node_script("app.test.mjs", &scratch)
+    } else {
+        Err(format!("cargo test failed ({status})"))
+    };
+    match outcome {
+        Ok(()) => {
+            std::fs::remove_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))
+        }
+        Err(e) => Err(format!(
+            "{e}; the tests' folders are left in {}",
+            scratch.display()
+        )),
     }
-    browser_tests()
 }
 
-/// The browser tests (`e2e/`), against the debug `kmviz` the tests built and the app in `site/`.
-fn browser_tests() -> Result<(), String> {
-    node_script("app.test.mjs")
-}
-
-/// Runs `e2e/<script>` with the debug `kmviz` and the app in `site/`.
-fn node_script(script: &str) -> Result<(), String> {
+/// Runs `e2e/<script>` with the debug `kmviz` and the app in `site/`, its temporary folders in
+/// `scratch`.
+fn node_script(script: &str, scratch: &Path) -> Result<(), String> {
     ensure_debian_packages(&[("chromium", "/usr/bin/chromium"), ("npm", "/usr/bin/npm")])?;
     let e2e = root().join("e2e");
     if !e2e.join("node_modules/playwright-core").is_dir() {
@@ -93,6 +104,7 @@ fn node_script(script: &str) -> Result<(), String> {
         .arg(e2e.join(script))
         .env("KMVIZ_BIN", target_dir().join("debug/kmviz"))
         .env("KMVIZ_SITE", root().join("site"))
+        .env("TMPDIR", scratch)
         .status()
         .map_err(|e| format!("cannot run node: {e}"))?;
     if status.success() {
