@@ -551,7 +551,10 @@ impl Plugin {
                 grants.memory_mb
             )
         } else if let Some(trap) = error.downcast_ref::<Trap>() {
-            format!("crashed ({trap})")
+            // The plugin's own words (a panic message) went to its stderr, the server's.
+            let what = trap.to_string();
+            let what = what.trim_start_matches("wasm trap: ");
+            format!("crashed ({what}); what it printed is in the server's log")
         } else {
             format!("failed: {error:#}")
         }

@@ -208,6 +208,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
             "probe",
             &format!("{{ mode = \"http\", target = \"http://{kmindex}/kmindex/infos\" }}"),
         ),
+        database("crashing", "probe", "{ mode = \"panic\" }"),
         database("polite", "probe", "{ mode = \"find\" }"),
         plugin("probe", &dirs),
         // A plugin whose server is down when kmviz starts: that database alone fails.
@@ -232,7 +233,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     let read = &records("pa_dataset", 1)[0];
     let fastx = format!(">{}\n{}\n", read.name, read.seq);
     let all = [
-        "native", "looping", "greedy", "snooping", "reading", "calling", "polite",
+        "native", "looping", "greedy", "snooping", "reading", "calling", "crashing", "polite",
     ];
     let session = run(&server, &fastx, &all).await;
     let error = |db: &str| {
@@ -263,6 +264,12 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         )),
         "{calling}"
     );
+    assert_eq!(
+        error("crashing"),
+        "plugin 'probe': crashed (wasm `unreachable` instruction executed); what it printed is in \
+         the server's log"
+    );
+    assert!(server.logs("the probe panics on request"));
     // What was granted works, and the other databases answered meanwhile.
     assert_eq!(pair(&session, "reading")["state"], "done");
     let polite = pair(&session, "polite");

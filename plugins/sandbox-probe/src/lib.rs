@@ -4,6 +4,7 @@
 //! - `allocate`: allocates until memory runs out;
 //! - `read`: reads file T (outside its grant in the tests);
 //! - `http`: sends a request to URL T (a host it was not granted in the tests);
+//! - `panic`: panics (a trap: Rust components abort on panic);
 //! - anything else: finds the query in sample `S1` of sub-index `probe`.
 
 use serde::Deserialize;
@@ -59,6 +60,7 @@ impl Guest for Probe {
                 .map(|_| Vec::new())
                 .map_err(|e| format!("cannot read {}: {e}", params.target)),
             "http" => http_get(&params.target).map(|()| Vec::new()),
+            "panic" => panic!("the probe panics on request"),
             _ => Ok(vec![Hit {
                 index: "probe".into(),
                 sample: "S1".into(),

@@ -7,6 +7,7 @@ pub mod mariadb;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// An empty folder `kmviz-<name>-<pid>` in the system's temporary folder.
 pub fn scratch(name: &str) -> PathBuf {
@@ -97,6 +98,7 @@ pub async fn spawn_kmindex_server() -> std::net::SocketAddr {
 pub struct Server {
     child: Child,
     pub base: String,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -118,8 +120,28 @@ impl Server {
             }
             seen.push(line);
         };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let keep = log.clone();
+        std::thread::spawn(move || lines.for_each(|line| keep.lock().unwrap().extend(line.ok())));
+        Server { child, base, log }
+    }
+
+    /// Whether the server writes a line containing `text` to stderr within 5 s (its stderr is
+    /// read on another thread).
+    pub fn logs(&self, text: &str) -> bool {
+        for _ in 0..50 {
+            if self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains(text))
+            {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
     }
 
     pub fn url(&self, path: &str) -> String {
