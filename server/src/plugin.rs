@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -71,28 +71,45 @@ pub use bindings::provider::kmviz::plugin::types as wit_types;
 pub use bindings::tab::exports::kmviz::plugin::tab as wit_tab;
 
 /// A world's pre-instantiated template: makes the fresh instance each call runs in.
-trait World: Send + Sync {
+trait World: Send + Sync + Sized {
+    /// The interface the world exports (`kmviz:plugin/<INTERFACE>@…`).
+    const INTERFACE: &'static str;
     type Instance: Send + Sync;
+    fn new(pre: InstancePre<State>) -> wasmtime::Result<Self>;
     fn instantiate<'a>(&'a self, store: &'a mut Store<State>) -> Call<'a, Self::Instance>;
 }
 
 macro_rules! world {
-    ($pre:ty => $instance:ty) => {
+    ($interface:literal, $pre:ty => $instance:ty) => {
         impl World for $pre {
+            const INTERFACE: &'static str = $interface;
             type Instance = $instance;
+            fn new(pre: InstancePre<State>) -> wasmtime::Result<Self> {
+                <$pre>::new(pre)
+            }
             fn instantiate<'a>(&'a self, store: &'a mut Store<State>) -> Call<'a, $instance> {
                 Box::pin(self.instantiate_async(store))
             }
         }
     };
 }
-world!(bindings::provider::ProviderPluginPre<State> => bindings::provider::ProviderPlugin);
-world!(bindings::metadb::MetadbPluginPre<State> => bindings::metadb::MetadbPlugin);
-world!(bindings::tab::TabPluginPre<State> => bindings::tab::TabPlugin);
-world!(bindings::instance::InstancePluginPre<State> => bindings::instance::InstancePlugin);
+world!("provider", bindings::provider::ProviderPluginPre<State> => bindings::provider::ProviderPlugin);
+world!("metadb", bindings::metadb::MetadbPluginPre<State> => bindings::metadb::MetadbPlugin);
+world!("tab", bindings::tab::TabPluginPre<State> => bindings::tab::TabPlugin);
+world!("instance", bindings::instance::InstancePluginPre<State> => bindings::instance::InstancePlugin);
+
+/// World `W`'s template when the component exports its interface.
+fn prepare<W: World>(pre: &InstancePre<State>, exports: &[String]) -> Result<Option<W>, String> {
+    let prefix = format!("kmviz:plugin/{}@", W::INTERFACE);
+    if !exports.iter().any(|e| e.starts_with(&prefix)) {
+        return Ok(None);
+    }
+    W::new(pre.clone())
+        .map(Some)
+        .map_err(|e| format!("its {} does not match the WIT: {e:#}", W::INTERFACE))
+}
 
 /// The worlds a plugin implements, ready to instantiate.
-#[derive(Default)]
 struct Worlds {
     provider: Option<bindings::provider::ProviderPluginPre<State>>,
     metadb: Option<bindings::metadb::MetadbPluginPre<State>>,
@@ -235,38 +252,12 @@ impl Host {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(format!("it needs what this host does not offer: {e:#}")))?;
-        let exported = |interface: &str| {
-            exports
-                .iter()
-                .any(|e| e.starts_with(&format!("kmviz:plugin/{interface}@")))
+        let worlds = Worlds {
+            provider: prepare(&pre, &exports).map_err(fail)?,
+            metadb: prepare(&pre, &exports).map_err(fail)?,
+            tab: prepare(&pre, &exports).map_err(fail)?,
+            instance: prepare(&pre, &exports).map_err(fail)?,
         };
-        let mismatch = |interface: &str, e: wasmtime::Error| {
-            fail(format!("its {interface} does not match the WIT: {e:#}"))
-        };
-        let mut worlds = Worlds::default();
-        if exported("provider") {
-            worlds.provider = Some(
-                bindings::provider::ProviderPluginPre::new(pre.clone())
-                    .map_err(|e| mismatch("provider", e))?,
-            );
-        }
-        if exported("metadb") {
-            worlds.metadb = Some(
-                bindings::metadb::MetadbPluginPre::new(pre.clone())
-                    .map_err(|e| mismatch("metadb", e))?,
-            );
-        }
-        if exported("tab") {
-            worlds.tab = Some(
-                bindings::tab::TabPluginPre::new(pre.clone()).map_err(|e| mismatch("tab", e))?,
-            );
-        }
-        if exported("instance") {
-            worlds.instance = Some(
-                bindings::instance::InstancePluginPre::new(pre)
-                    .map_err(|e| mismatch("instance", e))?,
-            );
-        }
         Ok(Plugin {
             spec: spec.clone(),
             engine: self.engine.clone(),
@@ -512,20 +503,13 @@ impl Plugin {
             Ok(instance) => call(&mut store, &instance).await,
             Err(e) => Err(e),
         };
-        let refused = self.refused(&store);
+        let with_refused = |message: String| match self.refused(&store) {
+            Some(refused) => format!("{message}; {refused}"),
+            None => message,
+        };
         match result {
-            Ok(Err(message)) => Ok(Err(match refused {
-                Some(refused) => format!("{message}; {refused}"),
-                None => message,
-            })),
-            Ok(answer) => Ok(answer),
-            Err(e) => {
-                let message = self.explain(&store, &e);
-                Err(self.fail(match refused {
-                    Some(refused) => format!("{message}; {refused}"),
-                    None => message,
-                }))
-            }
+            Ok(answer) => Ok(answer.map_err(with_refused)),
+            Err(e) => Err(self.fail(with_refused(self.explain(&store, &e)))),
         }
     }
 

@@ -30,7 +30,8 @@ impl PluginMetaDb {
         plugin: Arc<Plugin>,
         params: &serde_json::Value,
     ) -> Result<PluginMetaDb, PluginError> {
-        let text = params.to_string();
+        let params = params.to_string();
+        let text = params.clone();
         let layout = plugin
             .metadb_call(move |store, instance| {
                 Box::pin(async move {
@@ -55,7 +56,7 @@ impl PluginMetaDb {
         };
         let mut metadb = PluginMetaDb {
             plugin,
-            params: params.to_string(),
+            params,
             idx: layout.id_column,
             geodata,
             schema: Arc::new(arrow_schema::Schema::empty()),
