@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
+use super::sessions::unknown;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,11 +33,7 @@ async fn tab(
     Path((id, plugin)): Path<(String, String)>,
     Query(pair): Query<Pair>,
 ) -> Result<Json<TabContent>, ApiError> {
-    let session = state
-        .jobs
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no session '{id}'")))?;
+    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
     let result = session
         .pairs
         .iter()

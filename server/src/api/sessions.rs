@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/sessions/{id}/download", get(download))
 }
 
-fn unknown(id: &str) -> ApiError {
+/// The answer for a session id the store does not hold.
+pub(super) fn unknown(id: &str) -> ApiError {
     ApiError::not_found(format!("no session '{id}'"))
 }
 
