@@ -21,12 +21,6 @@ fn shared_demo() -> &'static demo::Demo {
     })
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kmviz-demo-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// Every file the demo made under `dir` by relative path (not the sessions a served demo
 /// keeps there), with the absolute paths some of them hold blanked.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -56,7 +50,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn the_same_seed_gives_the_same_files_and_a_second_run_reuses_them() {
     let a = shared_demo().index.parent().unwrap().to_owned();
-    let (b, c) = (scratch("b"), scratch("c"));
+    let (b, c) = (common::scratch("demo-b"), common::scratch("demo-c"));
     assert!(demo::prepare(&b, DEFAULT_SEED, 1).unwrap().built.is_some());
     let (files_a, files_b) = (files(&a), files(&b));
     assert!(files_a.len() > 200, "{} files", files_a.len());

@@ -11,8 +11,7 @@ use kmviz::kmindex::Index;
 /// A writable copy of the fixture's `pa` sub-index under a fresh index directory, linked with
 /// a real relative symbolic link.
 fn copy_index(tag: &str) -> (PathBuf, PathBuf) {
-    let root = std::env::temp_dir().join(format!("kmviz-files-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = common::scratch(&format!("files-{tag}"));
     let run = root.join("runs/pa_run");
     copy_dir(&kmindex_fixtures().join("indexes/pa_index"), &run);
     let index = root.join("index");
@@ -162,8 +161,7 @@ fn smers_longer_than_31_are_refused_as_unsupported() {
 
 #[test]
 fn the_cli_skips_short_records_with_kmindexs_warning_and_reads_gzip() {
-    let dir = std::env::temp_dir().join(format!("kmviz-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("cli");
     let seq = "CACGCGATCAGCGGAGTGGTAGCCCACAAAGAGTTGTACTCCCAGGTATCCGACTTCTCTTCGACC";
     let fasta = format!(
         ">long one\n{seq}\n>short\n{}\n>exact\n{}\n",

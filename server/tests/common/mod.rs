@@ -151,11 +151,7 @@ impl Server {
     /// Session `id` once its job has ended.
     pub async fn finished(&self, id: &str) -> serde_json::Value {
         for _ in 0..600 {
-            let response = reqwest::get(self.url(&format!("/api/sessions/{id}")))
-                .await
-                .unwrap();
-            let status = response.status();
-            let session: serde_json::Value = response.json().await.unwrap();
+            let (status, session) = get_json(&self.url(&format!("/api/sessions/{id}"))).await;
             assert_eq!(status, 200, "{session}");
             if session["status"] != "running" {
                 return session;
