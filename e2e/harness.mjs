@@ -63,7 +63,7 @@ export function syntheticSession(rows) {
     const cov = ((i * 7919) % 1000) / 1000;
     return {
       index: "survey", ID: `S${i}`, has_metadata: true, CovXK: cov, CovXB: cov,
-      CovYK: cov * 3, CovYB: cov * 3, bases: [], kmers: [],
+      CovYK: cov * 3, CovYB: cov * 3, kmers: [],
       metadata: [((i * 37) % 180) - 90, ((i * 53) % 360) - 180, (i % 5) * 10,
                  ((i * 31) % 300) / 10, `2011-0${1 + (i % 9)}-1${i % 10}`, biomes[i % 4], i % 2 ? "SRF" : "DCM"],
     };

@@ -90,6 +90,23 @@ fn main() {
     });
     std::fs::remove_file(&path).unwrap();
 
+    // Memory per letter of one 4 MB query answered with its vectors: the peak resident size
+    // over the size before (the kernel's peak is reset first).
+    let big: Vec<u8> = seqs.concat().into_iter().cycle().take(4_000_000).collect();
+    let status = |field: &str| -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    };
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status("VmRSS:");
+    let answer = pa.query(&[&big], 3, true).unwrap();
+    let peak = status("VmHWM:");
+    black_box(answer);
+
     let per_second = |d: Duration| lookups as f64 / d.as_secs_f64();
     println!(
         "fixture sub-index 'pa': {} queries, {lookups} s-mer lookups per run, {size} bytes of matrices",
@@ -114,5 +131,10 @@ fn main() {
     println!(
         "ratio native query / baseline read:  {:.3}",
         baseline.as_secs_f64() / answered.as_secs_f64()
+    );
+    println!(
+        "memory of one {}-letter query, z = 3, with vectors: {:.1} bytes per letter at its peak",
+        big.len(),
+        (peak.saturating_sub(before) * 1024) as f64 / big.len() as f64
     );
 }

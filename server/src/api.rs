@@ -24,6 +24,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use futures_util::StreamExt as _;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 
 use crate::config::{Preselection, UiConfig};
 use crate::jobs::Jobs;
@@ -60,7 +64,98 @@ pub fn router(state: AppState) -> Router {
         .merge(plugins::router())
         .merge(openapi::router())
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(compression())
         .with_state(state)
+}
+
+/// gzip for clients that accept it (a session's JSON shrinks about tenfold), at the fastest
+/// level: the answers are small and CPU is what a busy instance runs out of. ZIP files are
+/// compressed already; events must not wait for a compressor's buffer.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip")))
+}
+
+/// Runs CPU-bound `work` (a plugin's input, say) on the blocking pool, so that the async
+/// workers keep answering other requests meanwhile.
+pub async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, error::ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| error::ApiError::internal(e.to_string()))?
+        .map_err(error::ApiError::internal)
+}
+
+/// A response of `content_type` whose body `write` produces on the blocking pool, sent as it
+/// is written: a large session is never whole in memory, and encoding it holds no async
+/// worker. A failure after the first bytes ends the body early (and is logged).
+pub fn streamed(
+    content_type: &'static str,
+    extra: Option<(header::HeaderName, String)>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), String> + Send + 'static,
+) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChunkWriter {
+            chunk: Vec::with_capacity(ChunkWriter::SIZE),
+            sender,
+        };
+        let written = write(&mut out).and_then(|()| out.send().map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!("a {content_type} answer stopped: {e}");
+            let _ = out.sender.blocking_send(Err(std::io::Error::other(e)));
+        }
+    });
+    // Fused: the compressor polls once more after the end.
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    })
+    .fuse();
+    let mut response = axum::body::Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some((name, value)) = extra
+        && let Ok(value) = HeaderValue::from_str(&value)
+    {
+        headers.insert(name, value);
+    }
+    response
+}
+
+/// Gathers writes into chunks for a streamed body.
+struct ChunkWriter {
+    chunk: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>,
+}
+
+impl ChunkWriter {
+    const SIZE: usize = 64 * 1024;
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(Self::SIZE));
+        self.sender
+            .blocking_send(Ok(chunk.into()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= Self::SIZE {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Puts `router` behind HTTP basic authentication with `users` (name → password).

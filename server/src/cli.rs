@@ -456,10 +456,11 @@ fn check_config(file: &Path) -> anyhow::Result<()> {
     let plugins = instance.load_plugins()?;
     runtime.block_on(async {
         let mut failed = 0;
+        let local = crate::engine::LocalIndexes::default();
         for spec in instance.databases {
             let name = spec.name.clone();
             let timeout = std::time::Duration::from_secs(instance.engine.timeout.min(10));
-            match crate::engine::Database::open(spec, timeout, &plugins).await {
+            match crate::engine::Database::open(spec, timeout, &plugins, &local).await {
                 Ok(database) => match database.provider.indexes().await {
                     Ok(indexes) => println!(
                         "{name}: ok ({} {}, metadata {} columns)",

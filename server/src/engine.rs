@@ -4,8 +4,9 @@
 
 pub mod join;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::model::options::{OptionSpec, OptionValues, resolve};
@@ -42,18 +43,19 @@ impl Database {
         spec: DatabaseSpec,
         timeout: Duration,
         plugins: &Plugins,
+        local: &LocalIndexes,
     ) -> Result<Database, String> {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             format!("database '{}': {what}: {e}", spec.name)
         };
         let provider: Arc<dyn Provider> = match &spec.provider {
             ProviderSpec::Kmindex { index_path } => {
-                let path = index_path.clone();
-                let index = tokio::task::spawn_blocking(move || Index::open(&path))
+                let (path, local) = (index_path.clone(), local.clone());
+                let provider = tokio::task::spawn_blocking(move || local.open(path))
                     .await
                     .map_err(|e| fail("index", &e))?
                     .map_err(|e| fail("index", &e))?;
-                Arc::new(LocalKmindex::new(Arc::new(index)))
+                Arc::new(provider)
             }
             ProviderSpec::KmindexServer { url } => {
                 let remote = Arc::new(RemoteKmindex::new(url.clone(), timeout));
@@ -184,6 +186,25 @@ impl Database {
     }
 }
 
+/// The local indexes opened so far, by folder: databases on one index share its provider (its
+/// mapped files and its recent lookups).
+#[derive(Debug, Clone, Default)]
+pub struct LocalIndexes(Arc<Mutex<HashMap<PathBuf, LocalKmindex>>>);
+
+impl LocalIndexes {
+    /// The provider of the index in `dir`, opened now unless it was already (blocking).
+    fn open(&self, dir: PathBuf) -> Result<LocalKmindex, crate::kmindex::Error> {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let mut opened = self.0.lock().expect("not poisoned");
+        if let Some(provider) = opened.get(&key) {
+            return Ok(provider.clone());
+        }
+        let provider = LocalKmindex::new(Arc::new(Index::open(&dir)?));
+        opened.insert(key, provider.clone());
+        Ok(provider)
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, metadb::MetaDbError> + Send + 'static,
 ) -> Result<T, String> {
@@ -234,10 +255,11 @@ impl Engine {
         plugins: &Plugins,
     ) -> Result<Engine, String> {
         let timeout = Duration::from_secs(settings.timeout);
+        let local = LocalIndexes::default();
         let opened = futures_util::future::join_all(
             specs
                 .into_iter()
-                .map(|spec| Database::open(spec, timeout, plugins)),
+                .map(|spec| Database::open(spec, timeout, plugins, &local)),
         )
         .await;
         Ok(Engine::new(
@@ -321,12 +343,17 @@ impl Engine {
             .fetch(&ids)
             .await
             .map_err(|e| format!("metadata: {e}"))?;
-        Ok(join::join(
+        let (query_length, geodata, max_results) = (
             query.seq.len(),
-            answers,
-            &metadata,
             database.metadb.geodata().cloned(),
             self.settings.max_results,
-        ))
+        );
+        // Coverage, join and ranking take milliseconds for thousands of hits: not on the
+        // async workers.
+        tokio::task::spawn_blocking(move || {
+            join::join(query_length, answers, &metadata, geodata, max_results)
+        })
+        .await
+        .map_err(|e| format!("the join failed: {e}"))
     }
 }

@@ -2,9 +2,10 @@
 //! a README), and an Arrow IPC stream of every hit.
 
 use std::collections::HashSet;
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::sync::Arc;
 
+use app::model::results::per_base;
 use app::model::session::{ColumnKind, Hit, PairResult, PairState, Session, Value};
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder,
@@ -14,6 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 /// The TSV of one pair: `index`, `ID`, `has_metadata`, the coverage columns, then metadata.
 pub fn tsv(result: &PairResult) -> String {
+    use std::fmt::Write as _;
     let abundance = result.indexes.iter().any(|i| i.abundance);
     let mut header = vec!["index", "ID", "has_metadata", "CovXK", "CovXB"];
     if abundance {
@@ -24,33 +26,42 @@ pub fn tsv(result: &PairResult) -> String {
     out.push('\n');
     for hit in &result.hits {
         let c = &hit.coverage;
-        let mut cells = vec![
-            clean(&hit.index),
-            clean(&hit.id),
-            hit.has_metadata.to_string(),
-            c.cov_xk.to_string(),
-            c.cov_xb.to_string(),
-        ];
+        push_clean(&mut out, &hit.index);
+        out.push('\t');
+        push_clean(&mut out, &hit.id);
+        let _ = write!(out, "\t{}\t{}\t{}", hit.has_metadata, c.cov_xk, c.cov_xb);
         if abundance {
-            let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-            cells.extend([optional(c.cov_yk), optional(c.cov_yb)]);
+            for value in [c.cov_yk, c.cov_yb] {
+                out.push('\t');
+                if let Some(v) = value {
+                    let _ = write!(out, "{v}");
+                }
+            }
         }
-        cells.extend(hit.metadata.iter().map(|v| match v {
-            Value::Null => String::new(),
-            Value::Boolean(b) => b.to_string(),
-            Value::Integer(i) => i.to_string(),
-            Value::Float(f) => f.to_string(),
-            Value::Text(t) => clean(t),
-        }));
-        out.push_str(&cells.join("\t"));
+        for value in &hit.metadata {
+            out.push('\t');
+            let _ = match value {
+                Value::Null => Ok(()),
+                Value::Boolean(b) => write!(out, "{b}"),
+                Value::Integer(i) => write!(out, "{i}"),
+                Value::Float(f) => write!(out, "{f}"),
+                Value::Text(t) => {
+                    push_clean(&mut out, t);
+                    Ok(())
+                }
+            };
+        }
         out.push('\n');
     }
     out
 }
 
-/// Tabs and line breaks would break the TSV's rows.
-fn clean(text: &str) -> String {
-    text.replace(['\t', '\n', '\r'], " ")
+/// Appends `text` with its tabs and line breaks made spaces: they would break the TSV's rows.
+fn push_clean(out: &mut String, text: &str) {
+    out.extend(text.chars().map(|c| match c {
+        '\t' | '\n' | '\r' => ' ',
+        c => c,
+    }));
 }
 
 /// A file name from `text`: letters, digits, `.`, `-` and `_` kept, the rest `_`.
@@ -66,11 +77,14 @@ fn file_name_part(text: &str) -> String {
         .collect()
 }
 
-/// The ZIP download of `session`.
-pub fn zip(session: &Session) -> Result<Vec<u8>, String> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// Writes the ZIP download of `session` to `out`, as a stream (sizes after each file's data).
+pub fn zip(session: &Session, out: impl Write) -> Result<(), String> {
+    let mut writer = zip::ZipWriter::new_stream(out);
+    // The fastest level: most of a download's time went to the compressor at the default
+    // (6), for files a few percent smaller.
     let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
     let mut names = HashSet::new();
     let mut listing = String::new();
     for pair in &session.pairs {
@@ -119,14 +133,21 @@ pub fn zip(session: &Session) -> Result<Vec<u8>, String> {
     writer
         .start_file("session.json", options)
         .map_err(|e| e.to_string())?;
-    serde_json::to_writer(&mut writer, session).map_err(|e| e.to_string())?;
+    // One write: the compressor pays a fixed cost per write, and serde writes in tiny pieces.
+    let json = serde_json::to_vec(session).map_err(|e| e.to_string())?;
+    writer.write_all(&json).map_err(|e| e.to_string())?;
     writer
         .start_file("README.md", options)
         .map_err(|e| e.to_string())?;
     writer
         .write_all(readme(session, &listing).as_bytes())
         .map_err(|e| e.to_string())?;
-    Ok(writer.finish().map_err(|e| e.to_string())?.into_inner())
+    writer
+        .finish()
+        .map_err(|e| e.to_string())?
+        .into_inner()
+        .flush()
+        .map_err(|e| e.to_string())
 }
 
 fn readme(session: &Session, listing: &str) -> String {
@@ -139,8 +160,8 @@ fn readme(session: &Session, listing: &str) -> String {
          (mean abundance per base), then the sample's metadata.\n\n\
          ## Files\n\n{listing}\n\
          ## Session\n\n\
-         `session.json` holds everything, per-k-mer and per-base vectors included; kmviz reloads\n\
-         it.\n",
+         `session.json` holds everything, the per-k-mer values included (as `[value, count]`\n\
+         runs); kmviz reloads it.\n",
         id = session.id
     )
 }
@@ -151,7 +172,7 @@ type Row<'a> = (&'a str, &'a str, &'a Hit, &'a PairResult);
 /// Every hit of `session` as one Arrow IPC stream: `query`, `database`, `index`, `ID`,
 /// `has_metadata`, the coverage columns, the per-k-mer and per-base vectors, then the union of
 /// the databases' metadata columns (text where two databases disagree on a column's type).
-pub fn arrow_stream(session: &Session) -> Result<Vec<u8>, String> {
+pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
     let results: Vec<(&str, &str, &PairResult)> = session
         .pairs
         .iter()
@@ -208,10 +229,16 @@ pub fn arrow_stream(session: &Session) -> Result<Vec<u8>, String> {
     ];
     let mut kmers = ListBuilder::new(UInt32Builder::new());
     let mut bases = ListBuilder::new(Float64Builder::new());
-    for (_, _, hit, _) in &rows {
-        kmers.values().append_slice(&hit.kmers);
+    for (_, _, hit, result) in &rows {
+        let values = hit.kmers.values();
+        let answer = result.indexes.iter().find(|i| i.name == hit.index);
+        let per_base =
+            answer.and_then(|i| per_base(&values, i.kmer_size, result.query_length, i.abundance));
+        kmers.values().append_slice(&values);
         kmers.append(true);
-        bases.values().append_slice(&hit.coverage.bases);
+        bases
+            .values()
+            .append_slice(per_base.as_deref().unwrap_or_default());
         bases.append(true);
     }
     let kmers = kmers.finish();
@@ -279,11 +306,13 @@ pub fn arrow_stream(session: &Session) -> Result<Vec<u8>, String> {
     }
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
     let mut writer =
-        arrow_ipc::writer::StreamWriter::try_new(&mut out, &schema).map_err(|e| e.to_string())?;
+        arrow_ipc::writer::StreamWriter::try_new(out, &schema).map_err(|e| e.to_string())?;
     writer.write(&batch).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
-    drop(writer);
-    Ok(out)
+    writer
+        .into_inner()
+        .map_err(|e| e.to_string())?
+        .flush()
+        .map_err(|e| e.to_string())
 }

@@ -2,7 +2,7 @@
 //! task, at most `engine.concurrency` pairs at once over all sessions. Each finished pair is
 //! stored at once and announced to watchers; a job can be cancelled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +21,14 @@ pub struct Jobs {
     store: Arc<dyn SessionStore>,
     limiter: Arc<Semaphore>,
     running: Mutex<HashMap<String, Running>>,
+    /// Sessions that ended lately, as they ended: the client that watched one end, and asks
+    /// for it next, is answered without reading it back from the store.
+    ended: Mutex<VecDeque<Session>>,
 }
+
+/// How many ended sessions are kept in memory, and the most hits one may have to be kept.
+const ENDED_KEPT: usize = 16;
+const ENDED_MAX_HITS: usize = 50_000;
 
 /// A running session: its current state, shared with watchers.
 #[derive(Debug)]
@@ -45,6 +52,7 @@ impl Jobs {
             store,
             limiter: Arc::new(Semaphore::new(concurrency)),
             running: Mutex::new(HashMap::new()),
+            ended: Mutex::new(VecDeque::with_capacity(ENDED_KEPT)),
         })
     }
 
@@ -190,7 +198,23 @@ impl Jobs {
             tracing::error!("session {id}: {e}");
         }
         // Dropping the sender ends the watchers' streams.
-        self.running.lock().expect("not poisoned").remove(id);
+        let job = self.running.lock().expect("not poisoned").remove(id);
+        if let Some(job) = job {
+            let session = job.session.borrow();
+            let hits: usize = session
+                .pairs
+                .iter()
+                .filter_map(|p| p.result.as_ref())
+                .map(|r| r.hits.len())
+                .sum();
+            if hits <= ENDED_MAX_HITS {
+                let mut ended = self.ended.lock().expect("not poisoned");
+                if ended.len() == ENDED_KEPT {
+                    ended.pop_front();
+                }
+                ended.push_back(session.clone());
+            }
+        }
         true
     }
 
@@ -214,6 +238,13 @@ impl Jobs {
         if let Some(running) = self.running.lock().expect("not poisoned").get(id) {
             return Ok(Some(Watch::Running(running.session.subscribe())));
         }
+        let ended = {
+            let ended = self.ended.lock().expect("not poisoned");
+            ended.iter().find(|s| s.id == id).cloned()
+        };
+        if let Some(session) = ended {
+            return Ok(Some(Watch::Finished(session)));
+        }
         Ok(self.store.load(id).await?.map(Watch::Finished))
     }
 
@@ -236,12 +267,17 @@ impl Jobs {
 
     /// Deletes sessions older than `retention`, now and then every hour.
     pub fn keep_for(self: &Arc<Self>, retention: Duration) {
-        let store = Arc::clone(&self.store);
+        let jobs = Arc::clone(self);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 every.tick().await;
-                match store.purge(now().saturating_sub(retention.as_secs())).await {
+                let before = now().saturating_sub(retention.as_secs());
+                jobs.ended
+                    .lock()
+                    .expect("not poisoned")
+                    .retain(|s| s.created >= before);
+                match jobs.store.purge(before).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("deleted {n} sessions older than {retention:?}"),
                     Err(e) => tracing::error!("{e}"),

@@ -261,11 +261,22 @@ async fn four_metadbs_join_kmindex_answers_and_keep_samples_without_metadata() {
     let (status, submitted) = submit(&server, json!({"fastx": text, "databases": databases})).await;
     assert_eq!(status, 202, "{submitted}");
     assert_eq!(submitted["status"], "running");
-    let session = server
-        .finished(submitted["session"].as_str().unwrap())
-        .await;
+    let id = submitted["session"].as_str().unwrap();
+    let session = server.finished(id).await;
     assert_eq!(session["status"], "done");
     assert_eq!(session["pairs"].as_array().unwrap().len(), names.len() * 4);
+    // The per-k-mer values only when asked for; everything else the same.
+    let (status, mut full) =
+        get_json(&server.url(&format!("/api/sessions/{id}?vectors=true"))).await;
+    assert_eq!(status, 200, "{full}");
+    for pair in full["pairs"].as_array_mut().unwrap() {
+        let kmers_per_hit = result_len(&pair["result"]) - 29 + 1;
+        for hit in pair["result"]["hits"].as_array_mut().unwrap() {
+            let kmers = hit.as_object_mut().unwrap().remove("kmers").unwrap();
+            assert_eq!(kmer_values(&kmers).len(), kmers_per_hit, "{hit}");
+        }
+    }
+    assert_eq!(full, session);
 
     // kmindex's own answer for 1.fasta, z = 4, r = 0.5.
     let oracle: Value = serde_json::from_slice(
@@ -315,10 +326,7 @@ async fn four_metadbs_join_kmindex_answers_and_keep_samples_without_metadata() {
                 }
             }
             assert_eq!(hit["index"], "pa");
-            assert_eq!(
-                hit["kmers"].as_array().unwrap().len(),
-                result_len(reference) - 29 + 1
-            );
+            assert!(hit.get("kmers").is_none(), "{hit}");
         }
         // Ranked by CovXK.
         let ratios: Vec<f64> = hits.iter().map(|h| h["CovXK"].as_f64().unwrap()).collect();
@@ -346,6 +354,16 @@ async fn four_metadbs_join_kmindex_answers_and_keep_samples_without_metadata() {
         saw_missing,
         "D3's own records find D3, which has no metadata"
     );
+}
+
+/// Per-k-mer values from their `[value, count]` runs.
+fn kmer_values(runs: &Value) -> Vec<f64> {
+    let mut values = Vec::new();
+    for run in runs.as_array().unwrap() {
+        let (value, count) = (run[0].as_f64().unwrap(), run[1].as_u64().unwrap());
+        values.extend(std::iter::repeat_n(value, count as usize));
+    }
+    values
 }
 
 fn result_len(result: &Value) -> usize {
@@ -382,36 +400,35 @@ async fn coverage_equals_hand_computed_values() {
     )
     .await;
     assert_eq!(status, 202, "{submitted}");
-    let session = server
-        .finished(submitted["session"].as_str().unwrap())
-        .await;
+    let id = submitted["session"].as_str().unwrap();
+    let session = server.finished(id).await;
+    let per_base_of = arrow_per_base(&server, id).await;
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
     for (query, index, abundance) in [("pa", "pa", false), ("abs", "abs", true)] {
         let result = &pair(&session, query, "tsv")["result"];
         assert_eq!(result["query_length"], 140);
-        let hit = result["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["ID"] == "D1" && h["index"] == index)
-            .unwrap_or_else(|| panic!("D1 in {index}: {result}"));
-        let kmers: Vec<f64> = hit["kmers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        assert!(
+            result["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["ID"] == "D1" && h["index"] == index),
+            "D1 in {index}: {result}"
+        );
+        // One hit with its values, at its own route.
+        let (status, hit) = get_json(&server.url(&format!(
+            "/api/sessions/{id}/hit?query={query}&database=tsv&index={index}&id=D1"
+        )))
+        .await;
+        assert_eq!(status, 200, "{hit}");
+        let kmers = kmer_values(&hit["kmers"]);
         assert_eq!(kmers.len(), 112);
         assert!(kmers[..72].iter().all(|&v| v > 0.0), "{kmers:?}");
         assert!(kmers[72..].iter().all(|&v| v == 0.0), "{kmers:?}");
         assert!(close(hit["CovXK"].as_f64().unwrap(), 72.0 / 112.0));
         assert!(close(hit["CovXB"].as_f64().unwrap(), 100.0 / 140.0));
-        let bases: Vec<f64> = hit["bases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        // Per base, as the Arrow stream derives it from the k-mers.
+        let bases = &per_base_of[&(query.to_owned(), index.to_owned(), "D1".to_owned())];
         assert_eq!(bases.len(), 140);
         if abundance {
             let mean_k = kmers.iter().sum::<f64>() / 112.0;
@@ -427,9 +444,71 @@ async fn coverage_equals_hand_computed_values() {
         } else {
             assert!(hit.get("CovYK").is_none());
             let covered: Vec<f64> = (0..140).map(|b| if b < 100 { 1.0 } else { 0.0 }).collect();
-            assert_eq!(bases, covered);
+            assert_eq!(bases, &covered);
         }
     }
+    let (status, missing) = get_json(&server.url(&format!(
+        "/api/sessions/{id}/hit?query=pa&database=tsv&index=pa&id=nobody"
+    )))
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        missing["error"],
+        format!(
+            "session '{id}' has no hit 'nobody' in index 'pa' for query 'pa' on database 'tsv'"
+        )
+    );
+}
+
+/// Per (query, index, sample): the `bases` column of the session's Arrow stream.
+async fn arrow_per_base(server: &Server, id: &str) -> BTreeMap<(String, String, String), Vec<f64>> {
+    let bytes = client()
+        .get(server.url(&format!("/api/sessions/{id}")))
+        .header("accept", "application/vnd.apache.arrow.stream")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let reader =
+        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    let mut out = BTreeMap::new();
+    for batch in reader.map(Result::unwrap) {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap()
+                .clone()
+        };
+        let (queries, indexes, ids) = (text("query"), text("index"), text("ID"));
+        let bases = batch
+            .column_by_name("bases")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::ListArray>()
+            .unwrap()
+            .clone();
+        for row in 0..batch.num_rows() {
+            let values = bases.value(row);
+            let values = values
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .unwrap();
+            out.insert(
+                (
+                    queries.value(row).to_owned(),
+                    indexes.value(row).to_owned(),
+                    ids.value(row).to_owned(),
+                ),
+                values.values().to_vec(),
+            );
+        }
+    }
+    out
 }
 
 /// A TCP server that accepts connections and never answers.
@@ -643,8 +722,11 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
             "session.json",
         ])
     );
+    // The file holds everything, the per-k-mer values included.
     let stored: Value = serde_json::from_str(&files["session.json"]).unwrap();
-    assert_eq!(stored, session);
+    let (_, full) = get_json(&server.url(&format!("/api/sessions/{id}?vectors=true"))).await;
+    assert_eq!(stored, full);
+    assert!(stored.to_string().contains("\"kmers\""));
     for (file, query, database) in [
         ("q_1__tsv.tsv", "q/1", "tsv"),
         ("q_1__tsv-2.tsv", "q_1", "tsv"),
@@ -1005,6 +1087,7 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
             "/api/query",
             "/api/query/{db}",
             "/api/sessions/{id}",
+            "/api/sessions/{id}/hit",
             "/api/sessions/{id}/events",
             "/api/sessions/{id}/download",
             "/api/sessions/{id}/tabs/{plugin}",

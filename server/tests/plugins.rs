@@ -74,9 +74,13 @@ async fn run(server: &Server, fastx: &str, databases: &[&str]) -> Value {
     let status = response.status();
     let submitted: Value = response.json().await.unwrap();
     assert_eq!(status, 202, "{submitted}");
-    server
-        .finished(submitted["session"].as_str().unwrap())
-        .await
+    let id = submitted["session"].as_str().unwrap();
+    server.finished(id).await;
+    // With the per-k-mer values: the tests compare them.
+    let (status, session) =
+        get_json(&server.url(&format!("/api/sessions/{id}?vectors=true"))).await;
+    assert_eq!(status, 200, "{session}");
+    session
 }
 
 /// What `GET /api/info` says of `database`.
@@ -526,7 +530,8 @@ async fn examples_in_four_languages_serve_one_instance() {
         (&json!("done"), &json!("done")),
         "{session}"
     );
-    let all_kmers = json!(vec![1; query.len() - 21 + 1]);
+    // As `[value, count]` runs: one run of found k-mers.
+    let all_kmers = json!([[1, query.len() - 21 + 1]]);
     let expected: Vec<(String, String, f64, Value)> = ["north", "south"]
         .iter()
         .map(|s| ("refs".to_owned(), s.to_string(), 1.0, all_kmers.clone()))

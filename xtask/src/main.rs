@@ -15,6 +15,8 @@
 //!   Rust ones with cargo for `wasm32-wasip2`, the others with their `build.sh`, which installs
 //!   their toolchain (npm, PyPI, apt) the first time.
 //! - `bench-app`: `web`, then the browser bench (`e2e/bench.mjs`): 100 000 against 1 000 rows.
+//! - `bench-e2e`: installs kmviz 0.8 from PyPI in a venv (once), then the side-by-side bench
+//!   (`server/benches/e2e.rs`; arguments go to it).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,7 +38,22 @@ fn main() -> ExitCode {
         Some("bench-app") => web()
             .and_then(|()| run("cargo", &["build", "--locked", "-p", "kmviz"]))
             .and_then(|()| node_script("bench.mjs", &std::env::temp_dir())),
-        _ => Err("usage: cargo xtask test|web|run|plugins|bench-app".to_owned()),
+        Some("bench-e2e") => kmviz_08().and_then(|python| {
+            let rest: Vec<String> = args.collect();
+            let mut all = vec!["bench", "--locked", "-p", "kmviz", "--bench", "e2e", "--"];
+            all.extend(rest.iter().map(String::as_str));
+            let status = Command::new("cargo")
+                .args(&all)
+                .current_dir(root())
+                .env("KMVIZ_08_PYTHON", python)
+                .status()
+                .map_err(|e| format!("cannot run cargo: {e}"))?;
+            status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("the e2e bench failed ({status})"))
+        }),
+        _ => Err("usage: cargo xtask test|web|run|plugins|bench-app|bench-e2e".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +129,27 @@ fn node_script(script: &str, scratch: &Path) -> Result<(), String> {
     } else {
         Err(format!("e2e/{script} failed ({status})"))
     }
+}
+
+/// kmviz 0.8, the original, from PyPI in its own venv (made once); returns its Python.
+fn kmviz_08() -> Result<PathBuf, String> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let venv = PathBuf::from(home).join(".cache/kmviz-tools/kmviz08");
+    let python = venv.join("bin/python");
+    let installed = Command::new(&python)
+        .args(["-c", "import kmviz, pykmindex"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        let venv = venv.to_string_lossy();
+        run("python3", &["-m", "venv", &venv])?;
+        let pip = format!("{venv}/bin/pip");
+        run(
+            &pip,
+            &["install", "--quiet", "kmviz==0.8.0", "pykmindex==0.2.2"],
+        )?;
+    }
+    Ok(python)
 }
 
 fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {

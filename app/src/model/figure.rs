@@ -1072,9 +1072,8 @@ mod tests {
                 cov_xb: i as f64 / 10.0,
                 cov_yk: None,
                 cov_yb: None,
-                bases: vec![],
             },
-            kmers: vec![],
+            kmers: Default::default(),
             metadata: vec![
                 Value::Float(i as f64 + 2.0),
                 Value::Text(

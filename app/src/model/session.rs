@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::options::OptionValues;
 use super::query::Query;
-use super::results::Coverage;
+use super::results::{Coverage, Kmers};
 
 /// Where a session's job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,9 +151,25 @@ pub struct Hit {
     pub has_metadata: bool,
     #[serde(flatten)]
     pub coverage: Coverage,
-    /// Per k-mer: 0/1 presence, or the abundance.
-    pub kmers: Vec<u32>,
+    /// Per k-mer: 0/1 presence, or the abundance. Left out of the server's session answers
+    /// unless asked for (`?vectors=true`, or one hit at its own route).
+    #[serde(default, skip_serializing_if = "Kmers::is_empty")]
+    pub kmers: Kmers,
     pub metadata: Vec<Value>,
+}
+
+impl Session {
+    /// Drops every hit's per-k-mer values (the default answer: the table and figures need only
+    /// the coverage and metadata).
+    pub fn without_vectors(mut self) -> Session {
+        for result in self.pairs.iter_mut().filter_map(|p| p.result.as_mut()) {
+            result
+                .hits
+                .iter_mut()
+                .for_each(|h| h.kmers = Kmers::default());
+        }
+        self
+    }
 }
 
 #[cfg(test)]

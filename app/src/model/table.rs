@@ -202,9 +202,8 @@ mod tests {
                 cov_xb: cov,
                 cov_yk: None,
                 cov_yb: None,
-                bases: vec![],
             },
-            kmers: vec![],
+            kmers: Default::default(),
             metadata: vec![temp, Value::Text(note.into())],
         };
         Table::of(&PairResult {

@@ -11,7 +11,7 @@ use crate::model::figure::Presets;
 use crate::model::options::{OptionSpec, OptionValues};
 use crate::model::plugins::{Branding, PluginTab, TabContent};
 use crate::model::query::InputLimits;
-use crate::model::session::{Column, Geodata, Session, Value};
+use crate::model::session::{Column, Geodata, Hit, Session, Value};
 
 /// What the app reads of `GET /api/info`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -178,6 +178,23 @@ pub async fn metadata(database: &str) -> Result<MetadataPage, String> {
 
 pub async fn session(id: &str) -> Result<Session, String> {
     read(Request::get(&format!("/api/sessions/{id}")).send().await).await
+}
+
+/// One hit of session `id` with its per-k-mer values.
+pub async fn hit(
+    id: &str,
+    query: &str,
+    database: &str,
+    index: &str,
+    sample: &str,
+) -> Result<Hit, String> {
+    let request = Request::get(&format!("/api/sessions/{id}/hit")).query([
+        ("query", query),
+        ("database", database),
+        ("index", index),
+        ("id", sample),
+    ]);
+    read(request.send().await).await
 }
 
 /// Plugin tab `plugin`'s content for query `query` on database `database` of session `id`.

@@ -192,7 +192,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         {move || match chosen() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
             Some((pair, seq, described, z)) => view! {
-                <PairView pair=pair query_seq=seq database=described z=z tab=tab session=id.clone() plugin_tabs=plugin_tabs.clone() />
+                <PairView pair=pair query_seq=seq database=described z=z tab=tab session=id.clone() uploaded=uploaded plugin_tabs=plugin_tabs.clone() />
             }.into_any(),
         }}
     }
@@ -209,6 +209,8 @@ fn PairView(
     tab: RwSignal<Tab>,
     /// The session's id on this server.
     session: String,
+    /// The session comes from a `session.json` file (its hits carry their values).
+    uploaded: bool,
     plugin_tabs: Vec<PluginTab>,
 ) -> impl IntoView {
     let name = format!("{}-{}", pair.query, pair.database)
@@ -273,7 +275,8 @@ fn PairView(
         (result.not_shown > 0).then(|| format!(" ({} more not shown)", result.not_shown));
     let result = Arc::new(result);
     let sequence = {
-        let (table, result) = (table.clone(), result.clone());
+        let (table, result, session) = (table.clone(), result.clone(), session.clone());
+        let (pair_query, pair_database) = (pair.query.clone(), pair.database.clone());
         move || {
             let Some(row) = sample.get() else {
                 return view! { <p class="hint">"Click a sample in the table to see it here."</p> }
@@ -288,12 +291,31 @@ fn PairView(
             else {
                 return ().into_any();
             };
-            let abundance = result
-                .indexes
-                .iter()
-                .any(|i| i.name == hit.index && i.abundance);
-            view! { <SequenceView hit=hit query=query_seq.clone() abundance=abundance /> }
-                .into_any()
+            let Some(answer) = result.indexes.iter().find(|i| i.name == hit.index) else {
+                return ().into_any();
+            };
+            let (abundance, kmer_size) = (answer.abundance, answer.kmer_size);
+            let query_seq = query_seq.clone();
+            if !hit.kmers.is_empty() || uploaded {
+                return view! { <SequenceView hit=hit query=query_seq abundance=abundance kmer_size=kmer_size /> }
+                    .into_any();
+            }
+            // Sessions come without per-k-mer values: ask for this sample's.
+            let key = [pair_query.clone(), pair_database.clone(), hit.index, hit.id];
+            let session = session.clone();
+            let fetched = LocalResource::new(move || {
+                let (session, [query, database, index, id]) = (session.clone(), key.clone());
+                async move { api::hit(&session, &query, &database, &index, &id).await }
+            });
+            (move || match fetched.get() {
+                None => view! { <p class="hint">"Loading…"</p> }.into_any(),
+                Some(Ok(hit)) => view! {
+                    <SequenceView hit=hit query=query_seq.clone() abundance=abundance kmer_size=kmer_size />
+                }
+                .into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })
+            .into_any()
         }
     };
     let plugin_pages = plugin_tabs

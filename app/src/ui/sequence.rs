@@ -4,12 +4,16 @@
 
 use leptos::prelude::*;
 
+use crate::model::results::per_base;
 use crate::model::session::Hit;
 
+/// `kmer_size`: the length of the k-mers `hit.kmers` stand for; the per-base values are derived
+/// here from them.
 #[component]
-pub fn SequenceView(hit: Hit, query: String, abundance: bool) -> impl IntoView {
-    let bases = hit.coverage.bases.clone();
-    let kmers: Vec<f64> = hit.kmers.iter().map(|&v| f64::from(v)).collect();
+pub fn SequenceView(hit: Hit, query: String, abundance: bool, kmer_size: usize) -> impl IntoView {
+    let values = hit.kmers.values();
+    let bases = per_base(&values, kmer_size, query.len(), abundance).unwrap_or_default();
+    let kmers: Vec<f64> = values.into_iter().map(f64::from).collect();
     let per_kmer = RwSignal::new(false);
     let top = bases.iter().copied().fold(0.0_f64, f64::max).max(1.0);
     let chart = {

@@ -85,8 +85,8 @@ pub fn document() -> Value {
             }},
             "/api/sessions/{id}": {
                 "get": {
-                    "summary": "A session: status, pairs with their state and results",
-                    "parameters": [session_id()],
+                    "summary": "A session: status, pairs with their state and results (hits without their per-k-mer values unless `vectors=true`)",
+                    "parameters": [session_id(), {"name": "vectors", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "add each hit's `kmers`: `[value, count]` runs of its per-k-mer values"}],
                     "responses": {
                         "200": {"description": "the session", "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Session"}},
@@ -104,6 +104,20 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/sessions/{id}/hit": {"get": {
+                "summary": "One hit of a session with its per-k-mer values (`kmers`, `[value, count]` runs)",
+                "parameters": [
+                    session_id(),
+                    {"name": "query", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "database", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "index", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "id", "in": "query", "required": true, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "the hit", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "404": error("unknown session, or no such hit")
+                }
+            }},
             "/api/sessions/{id}/events": {"get": {
                 "summary": "Progress as server-sent events: `progress` while running, then one `end`",
                 "parameters": [session_id()],

@@ -54,7 +54,11 @@ async fn tab(
         pairs: vec![result.clone()],
         ..session.clone()
     };
-    let stream = crate::export::arrow_stream(&one).map_err(ApiError::internal)?;
+    let stream = super::off_runtime(move || {
+        let mut stream = Vec::new();
+        crate::export::arrow_stream(&one, &mut stream).map(|()| stream)
+    })
+    .await?;
     state
         .pages
         .render(&plugin, stream)

@@ -215,16 +215,5 @@ async fn submit_for_zip(
         .finished(&session.id)
         .await?
         .ok_or_else(|| ApiError::internal("the session vanished"))?;
-    let zip = crate::export::zip(&session).map_err(ApiError::internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"kmviz-{}.zip\"", session.id),
-            ),
-        ],
-        zip,
-    )
-        .into_response())
+    Ok(super::sessions::zip_download(session))
 }

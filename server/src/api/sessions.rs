@@ -1,22 +1,24 @@
-//! Sessions: `GET /api/sessions/{id}` (JSON, or Arrow IPC when asked with
+//! Sessions: `GET /api/sessions/{id}` (JSON without the per-k-mer values unless
+//! `?vectors=true`, or Arrow IPC, complete, when asked with
 //! `Accept: application/vnd.apache.arrow.stream`), `DELETE` (cancels the job),
+//! `GET /api/sessions/{id}/hit?query=&database=&index=&id=` (one hit with its values),
 //! `GET /api/sessions/{id}/events` (progress as server-sent events) and
 //! `GET /api/sessions/{id}/download` (ZIP).
 
 use std::convert::Infallible;
 
-use app::model::session::{PairState, Progress, Session, Status};
-use axum::extract::{Path, State};
+use app::model::session::{Hit, PairState, Progress, Session, Status};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, streamed};
 use crate::jobs::Watch;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -24,6 +26,7 @@ pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/sessions/{id}", get(session).delete(cancel))
+        .route("/api/sessions/{id}/hit", get(hit))
         .route("/api/sessions/{id}/events", get(events))
         .route("/api/sessions/{id}/download", get(download))
 }
@@ -33,9 +36,17 @@ pub(super) fn unknown(id: &str) -> ApiError {
     ApiError::not_found(format!("no session '{id}'"))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionQuery {
+    #[serde(default)]
+    vectors: bool,
+}
+
 async fn session(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(asked): Query<SessionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
@@ -44,19 +55,69 @@ async fn session(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(ARROW_STREAM));
     if wants_arrow {
-        let stream = crate::export::arrow_stream(&session).map_err(ApiError::internal)?;
-        return Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], stream).into_response());
+        return Ok(streamed(ARROW_STREAM, None, move |out| {
+            crate::export::arrow_stream(&session, out)
+        }));
     }
-    Ok(Json(session).into_response())
+    Ok(session_json(session, asked.vectors))
 }
 
+/// `session` as JSON, with the per-k-mer values or without.
+fn session_json(session: Session, vectors: bool) -> Response {
+    streamed("application/json", None, move |out| {
+        let session = if vectors {
+            session
+        } else {
+            session.without_vectors()
+        };
+        serde_json::to_writer(out, &session).map_err(|e| e.to_string())
+    })
+}
+
+/// Names one hit of a session.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HitKey {
+    query: String,
+    database: String,
+    index: String,
+    id: String,
+}
+
+/// One hit with its per-k-mer values (what the Sequence tab draws).
+async fn hit(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    Query(key): Query<HitKey>,
+) -> Result<Json<Hit>, ApiError> {
+    let session = state
+        .jobs
+        .get(&session_id)
+        .await?
+        .ok_or_else(|| unknown(&session_id))?;
+    session
+        .pairs
+        .into_iter()
+        .filter(|p| p.query == key.query && p.database == key.database)
+        .filter_map(|p| p.result)
+        .flat_map(|r| r.hits)
+        .find(|h| h.index == key.index && h.id == key.id)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "session '{session_id}' has no hit '{}' in index '{}' for query '{}' on database '{}'",
+                key.id, key.index, key.query, key.database
+            ))
+        })
+}
+
+/// Answers the session as it ended, as `GET` does (without the per-k-mer values).
 async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Session>, ApiError> {
-    Ok(Json(
-        state.jobs.cancel(&id).await?.ok_or_else(|| unknown(&id))?,
-    ))
+) -> Result<Response, ApiError> {
+    let session = state.jobs.cancel(&id).await?.ok_or_else(|| unknown(&id))?;
+    Ok(session_json(session, false))
 }
 
 /// One progress event: the session's status, counts, and each pair's state.
@@ -119,9 +180,12 @@ async fn events(
             match step? {
                 Watch::Finished(session) => Some((Ok(progress_event(&session)), None)),
                 Watch::Running(mut receiver) => {
-                    let now = receiver.borrow_and_update().clone();
-                    let event = progress_event(&now);
-                    if now.status != Status::Running {
+                    // Read in place: a session may hold many hits.
+                    let (event, running) = {
+                        let now = receiver.borrow_and_update();
+                        (progress_event(&now), now.status == Status::Running)
+                    };
+                    if !running {
                         return Some((Ok(event), None));
                     }
                     let next = if receiver.changed().await.is_ok() {
@@ -146,16 +210,15 @@ async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
-    let zip = crate::export::zip(&session).map_err(ApiError::internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"kmviz-{id}.zip\""),
-            ),
-        ],
-        zip,
+    Ok(zip_download(session))
+}
+
+/// The ZIP download of `session`, written as it is sent.
+pub(super) fn zip_download(session: Session) -> Response {
+    let disposition = format!("attachment; filename=\"kmviz-{}.zip\"", session.id);
+    streamed(
+        "application/zip",
+        Some((header::CONTENT_DISPOSITION, disposition)),
+        move |out| crate::export::zip(&session, out),
     )
-        .into_response())
 }

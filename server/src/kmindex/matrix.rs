@@ -114,6 +114,34 @@ impl Matrix {
         &self.map[start..start + self.row_bytes]
     }
 
+    /// Copies row `row` into `out`, whole 8-byte words long (`out.len()` a multiple of 8, at
+    /// least the row): its bytes, then zeros. Rows are read a word at a time, with no call to
+    /// `memcpy` for a few bytes; the last rows of the file, where a word would overrun it, are
+    /// copied byte by byte.
+    #[inline]
+    pub fn copy_row(&self, row: u64, out: &mut [u8]) {
+        let start = HEADER_LEN + row as usize * self.row_bytes;
+        let Some(words) = self.map.get(start..start + out.len()) else {
+            out[..self.row_bytes].copy_from_slice(self.row(row));
+            out[self.row_bytes..].fill(0);
+            return;
+        };
+        for (i, (to, from)) in out
+            .chunks_exact_mut(8)
+            .zip(words.chunks_exact(8))
+            .enumerate()
+        {
+            let word = u64::from_le_bytes(from.try_into().expect("8 bytes"));
+            let kept = self.row_bytes.saturating_sub(8 * i).min(8);
+            let mask = if kept == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * kept)) - 1
+            };
+            to.copy_from_slice(&(word & mask).to_le_bytes());
+        }
+    }
+
     /// The header of a partition file holding `rows` rows of `bits` bits.
     pub fn header(bits: u32, first: u64, rows: u64, partition: u32) -> [u8; HEADER_LEN] {
         let mut header = [0u8; HEADER_LEN];

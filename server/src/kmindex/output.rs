@@ -210,12 +210,14 @@ fn positions_json(result: &QueryResult, sample: usize) -> Json {
         .positions
         .as_ref()
         .expect("json_vec answers are computed with positions");
-    Json::Array(
-        positions[sample]
-            .iter()
-            .map(|&p| Json::UInt(p.into()))
-            .collect(),
-    )
+    let mut values = Vec::new();
+    for &[value, count] in positions.runs(sample) {
+        values.extend(std::iter::repeat_n(
+            Json::UInt(value.into()),
+            count as usize,
+        ));
+    }
+    Json::Array(values)
 }
 
 fn json_members<const N: usize>(members: [(&str, Json); N]) -> Json {

@@ -2,27 +2,49 @@
 //! `query_result`): a k-mer (`z + 1` consecutive s-mers) is in a sample where all its s-mers
 //! are; with abundances, its class is the smallest of its s-mers' classes.
 
-/// The rows of one query's s-mers, in query order.
-#[derive(Debug, Clone)]
+use app::model::results::Kmers;
+
+/// The rows of one query's s-mers, in query order, each zero-padded to whole 8-byte words so
+/// that presence rows are read a word (64 samples) at a time.
+#[derive(Debug, Clone, Default)]
 pub struct SmerRows {
-    /// Bytes per row.
+    /// Bytes per row, as in the matrices.
     pub row_bytes: usize,
-    /// `nb_smers × row_bytes` bytes.
-    pub data: Vec<u8>,
+    /// Bytes from one row to the next: `row_bytes` rounded up to whole words.
+    stride: usize,
+    data: Vec<u8>,
 }
 
 impl SmerRows {
     /// Rows for `nb_smers` s-mers, all zero.
     pub fn zeroed(nb_smers: usize, row_bytes: usize) -> SmerRows {
-        SmerRows {
+        let mut rows = SmerRows {
             row_bytes,
-            data: vec![0; nb_smers * row_bytes],
+            stride: row_bytes.div_ceil(8) * 8,
+            data: Vec::new(),
+        };
+        rows.resize(nb_smers);
+        rows
+    }
+
+    /// Rows of `row_bytes` bytes each, from their concatenation (tests and tools).
+    pub fn from_rows(row_bytes: usize, rows: &[u8]) -> SmerRows {
+        let mut all = SmerRows::zeroed(rows.len() / row_bytes, row_bytes);
+        for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+            all.row_mut(i).copy_from_slice(row);
         }
+        all
+    }
+
+    /// Room for `nb_smers` rows; rows kept from before are to be overwritten (their padding
+    /// is zero, as it always stays).
+    pub fn resize(&mut self, nb_smers: usize) {
+        self.data.resize(nb_smers * self.stride, 0);
     }
 
     /// Number of s-mers.
     pub fn len(&self) -> usize {
-        self.data.len().checked_div(self.row_bytes).unwrap_or(0)
+        self.data.len().checked_div(self.stride).unwrap_or(0)
     }
 
     /// Whether there are no s-mers.
@@ -30,14 +52,31 @@ impl SmerRows {
         self.data.is_empty()
     }
 
+    /// Words per row.
+    pub fn words(&self) -> usize {
+        self.stride / 8
+    }
+
     /// The row of s-mer `i`.
     pub fn row(&self, i: usize) -> &[u8] {
-        &self.data[i * self.row_bytes..(i + 1) * self.row_bytes]
+        &self.data[i * self.stride..i * self.stride + self.row_bytes]
     }
 
     /// The row of s-mer `i`, to fill.
     pub fn row_mut(&mut self, i: usize) -> &mut [u8] {
-        &mut self.data[i * self.row_bytes..(i + 1) * self.row_bytes]
+        &mut self.data[i * self.stride..i * self.stride + self.row_bytes]
+    }
+
+    /// The row of s-mer `i` with its padding, to fill whole words.
+    pub fn padded_row_mut(&mut self, i: usize) -> &mut [u8] {
+        &mut self.data[i * self.stride..(i + 1) * self.stride]
+    }
+
+    /// Word `w` of the row of s-mer `i`: samples `64 w ..`, least significant bit first.
+    #[inline]
+    pub fn word(&self, i: usize, w: usize) -> u64 {
+        let at = i * self.stride + w * 8;
+        u64::from_le_bytes(self.data[at..at + 8].try_into().expect("8 bytes"))
     }
 }
 
@@ -52,7 +91,7 @@ pub struct QueryResult {
     /// down (abundance).
     pub counts: Vec<u32>,
     /// Per sample and k-mer: presence (0/1) or abundance class; only when asked for.
-    pub positions: Option<Vec<Vec<u8>>>,
+    pub positions: Option<Positions>,
 }
 
 impl QueryResult {
@@ -64,60 +103,156 @@ impl QueryResult {
         bw: usize,
         with_positions: bool,
     ) -> QueryResult {
-        assert!(rows.len() > z, "a query needs at least z + 1 s-mers");
-        let nb_kmers = rows.len() - z;
-        let mut positions = with_positions.then(|| vec![Vec::with_capacity(nb_kmers); nb_samples]);
-        let mut counts = vec![0u32; nb_samples];
-        let ratios;
-        if bw == 1 {
-            let mut kmer = vec![0u8; rows.row_bytes];
-            for i in 0..nb_kmers {
-                kmer.copy_from_slice(rows.row(i));
-                for j in 1..=z {
-                    kmer.iter_mut()
-                        .zip(rows.row(i + j))
-                        .for_each(|(k, r)| *k &= r);
-                }
-                for (sample, count) in counts.iter_mut().enumerate() {
-                    let present = (kmer[sample / 8] >> (sample % 8)) & 1;
-                    *count += u32::from(present);
-                    if let Some(positions) = &mut positions {
-                        positions[sample].push(present);
+        let mut answer = Answer::new(nb_samples, bw, rows.row_bytes);
+        answer.add(rows, z);
+        answer.finish(with_positions)
+    }
+}
+
+/// Every sample's per-k-mer values as `[value, count]` runs, one sample after the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Positions {
+    runs: Vec<[u32; 2]>,
+    /// Sample `i`'s runs are `runs[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+}
+
+impl Positions {
+    /// Sample `sample`'s runs, left to right.
+    pub fn runs(&self, sample: usize) -> &[[u32; 2]] {
+        &self.runs[self.offsets[sample] as usize..self.offsets[sample + 1] as usize]
+    }
+
+    /// Sample `sample`'s values.
+    pub fn kmers(&self, sample: usize) -> Kmers {
+        Kmers::from_runs(self.runs(sample).to_vec())
+    }
+}
+
+/// A query's answer built k-mer by k-mer from its s-mer rows, given a stretch at a time so
+/// that a long query never holds all its rows at once.
+///
+/// Only changes are recorded: where a sample's value differs from the k-mer before. Presence
+/// rows are compared a word (64 samples) at a time, so samples whose value stays (most: absent
+/// or present all along) cost nothing per k-mer. Runs, counts and ratios are read off the
+/// changes at the end.
+#[derive(Debug)]
+pub struct Answer {
+    nb_samples: usize,
+    bw: usize,
+    nb_kmers: u32,
+    /// `[sample, k-mer, value]`: from that k-mer on, that sample has that value; in k-mer
+    /// order. Every sample starts at 0.
+    changes: Vec<[u32; 3]>,
+    /// Abundance: each sample's current class.
+    classes: Vec<u32>,
+    /// Presence/absence: the last k-mer's row (the AND of its s-mers' rows), as words.
+    previous: Vec<u64>,
+}
+
+impl Answer {
+    pub fn new(nb_samples: usize, bw: usize, row_bytes: usize) -> Answer {
+        Answer {
+            nb_samples,
+            bw,
+            nb_kmers: 0,
+            changes: Vec::new(),
+            classes: if bw == 1 {
+                Vec::new()
+            } else {
+                vec![0; nb_samples]
+            },
+            previous: vec![0; row_bytes.div_ceil(8)],
+        }
+    }
+
+    /// Adds the k-mers of consecutive s-mer `rows`: `rows.len() - z` of them, the last `z`
+    /// rows only completing the last k-mers (the next stretch starts with them again).
+    pub fn add(&mut self, rows: &SmerRows, z: usize) {
+        let n = rows.len().saturating_sub(z);
+        for i in 0..n {
+            let at = self.nb_kmers;
+            if self.bw == 1 {
+                for (w, previous) in self.previous.iter_mut().enumerate() {
+                    let mut kmer = rows.word(i, w);
+                    for j in 1..=z {
+                        kmer &= rows.word(i + j, w);
+                    }
+                    let mut changed = kmer ^ *previous;
+                    *previous = kmer;
+                    while changed != 0 {
+                        let bit = changed.trailing_zeros();
+                        changed &= changed - 1;
+                        let sample = w as u32 * 64 + bit;
+                        if (sample as usize) < self.nb_samples {
+                            self.changes.push([sample, at, (kmer >> bit) as u32 & 1]);
+                        }
                     }
                 }
-            }
-            ratios = counts
-                .iter()
-                .map(|&c| f64::from(c) / nb_kmers as f64)
-                .collect();
-        } else {
-            let mut present = vec![0u32; nb_samples];
-            for i in 0..nb_kmers {
-                for sample in 0..nb_samples {
+            } else {
+                for (sample, current) in self.classes.iter_mut().enumerate() {
                     let class = (i..=i + z)
-                        .map(|s| extract_msb_first(rows.row(s), sample * bw, bw))
+                        .map(|s| extract_msb_first(rows.row(s), sample * self.bw, self.bw))
                         .min()
                         .expect("z + 1 s-mers");
-                    counts[sample] = counts[sample].wrapping_add(class);
-                    present[sample] += u32::from(class != 0);
-                    if let Some(positions) = &mut positions {
-                        // kmindex stores positions as bytes.
-                        positions[sample].push(class as u8);
+                    if class != *current {
+                        *current = class;
+                        self.changes.push([sample as u32, at, class]);
                     }
                 }
             }
-            // kmindex divides in u32: the mean class is rounded down.
-            counts.iter_mut().for_each(|c| *c /= nb_kmers as u32);
-            ratios = present
-                .iter()
-                .map(|&p| f64::from(p) / nb_kmers as f64)
-                .collect();
+            self.nb_kmers += 1;
+        }
+    }
+
+    /// The answer, with each sample's values when `with_positions`.
+    pub fn finish(self, with_positions: bool) -> QueryResult {
+        assert!(self.nb_kmers > 0, "a query needs at least z + 1 s-mers");
+        let (n, samples, changes) = (self.nb_kmers, self.nb_samples, self.changes);
+        // The changes grouped by sample, each sample's in k-mer order (a counting sort).
+        let mut first = vec![0u32; samples + 1];
+        for &[sample, ..] in &changes {
+            first[sample as usize + 1] += 1;
+        }
+        for i in 0..samples {
+            first[i + 1] += first[i];
+        }
+        let mut next = first.clone();
+        let mut by_sample = vec![[0u32; 2]; changes.len()];
+        for &[sample, at, value] in &changes {
+            by_sample[next[sample as usize] as usize] = [at, value];
+            next[sample as usize] += 1;
+        }
+        drop(changes);
+        let mut runs: Vec<[u32; 2]> = Vec::with_capacity(by_sample.len() + samples);
+        let mut offsets = Vec::with_capacity(samples + 1);
+        offsets.push(0u32);
+        let (mut ratios, mut counts) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+        for sample in 0..samples {
+            let (mut start, mut value) = (0u32, 0u32);
+            let (mut present, mut sum) = (0u32, 0u32);
+            let changes = &by_sample[first[sample] as usize..first[sample + 1] as usize];
+            for &[at, new] in changes.iter().chain([&[n, 0]]) {
+                if at > start {
+                    runs.push([value, at - start]);
+                    if value != 0 {
+                        present += at - start;
+                        // kmindex sums classes in u32.
+                        sum = sum.wrapping_add(value.wrapping_mul(at - start));
+                    }
+                }
+                (start, value) = (at, new);
+            }
+            offsets.push(runs.len() as u32);
+            ratios.push(f64::from(present) / f64::from(n));
+            // Presence: k-mers found; abundance: the mean class, rounded down as kmindex does.
+            counts.push(if self.bw == 1 { present } else { sum / n });
         }
         QueryResult {
-            nb_kmers,
+            nb_kmers: n as usize,
             ratios,
             counts,
-            positions,
+            positions: with_positions.then_some(Positions { runs, offsets }),
         }
     }
 }
@@ -147,11 +282,15 @@ pub fn insert_msb_first(bytes: &mut [u8], offset: usize, width: usize, value: u3
 mod tests {
     use super::*;
 
+    fn values(result: QueryResult, nb_samples: usize) -> Vec<Vec<u32>> {
+        let positions = result.positions.unwrap();
+        (0..nb_samples)
+            .map(|s| positions.kmers(s).values())
+            .collect()
+    }
+
     fn rows(data: &[&[u8]]) -> SmerRows {
-        SmerRows {
-            row_bytes: data[0].len(),
-            data: data.concat(),
-        }
+        SmerRows::from_rows(data[0].len(), &data.concat())
     }
 
     #[test]
@@ -160,11 +299,11 @@ mod tests {
         let r = rows(&[&[0b11], &[0b01], &[0b11]]);
         let z0 = QueryResult::compute(&r, 0, 2, 1, true);
         assert_eq!(z0.counts, [3, 2]);
-        assert_eq!(z0.positions.unwrap(), [vec![1, 1, 1], vec![1, 0, 1]]);
+        assert_eq!(values(z0, 2), [vec![1, 1, 1], vec![1, 0, 1]]);
         let z1 = QueryResult::compute(&r, 1, 2, 1, true);
         assert_eq!(z1.nb_kmers, 2);
         assert_eq!(z1.ratios, [1.0, 0.0]);
-        assert_eq!(z1.positions.unwrap(), [vec![1, 1], vec![0, 0]]);
+        assert_eq!(values(z1, 2), [vec![1, 1], vec![0, 0]]);
     }
 
     #[test]
@@ -183,7 +322,59 @@ mod tests {
         assert_eq!(z0.counts, [2, 0]);
         assert_eq!(z0.ratios, [1.0, 2.0 / 3.0]);
         let z1 = QueryResult::compute(&r, 1, 2, 2, true);
-        assert_eq!(z1.positions.unwrap(), [vec![2, 2], vec![0, 0]]);
+        assert_eq!(values(z1, 2), [vec![2, 2], vec![0, 0]]);
+    }
+
+    #[test]
+    fn stretches_added_one_by_one_give_the_whole_answer() {
+        // 11 samples (two bytes per row), 40 s-mers of pseudo-random rows, z = 2.
+        let mut state = 7u64;
+        let data: Vec<u8> = (0..80)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (state >> 56) as u8 | 0b1000_0001
+            })
+            .collect();
+        let all = SmerRows::from_rows(2, &data);
+        let whole = QueryResult::compute(&all, 2, 11, 1, true);
+        let mut answer = Answer::new(11, 1, 2);
+        // k-mers 0..15, 15..30, 30..38: s-mers 0..17, 15..32, 30..40.
+        for (first, last) in [(0, 17), (15, 32), (30, 40)] {
+            answer.add(&SmerRows::from_rows(2, &data[first * 2..last * 2]), 2);
+        }
+        assert_eq!(answer.finish(true), whole);
+        assert_eq!(whole.nb_kmers, 38);
+        // Samples 0 and 7 are set in every row.
+        assert_eq!(whole.counts[0], 38);
+        assert_eq!(whole.counts[7], 38);
+        let naive: Vec<u32> = (0..38)
+            .map(|i| (i..=i + 2).all(|s| data[s * 2] >> 3 & 1 == 1) as u32)
+            .collect();
+        assert_eq!(values(whole, 11)[3], naive);
+    }
+
+    #[test]
+    fn rows_of_several_words_match_the_definition() {
+        // 150 samples: 19 bytes a row, three words; sparse bits, z = 1.
+        let (samples, row_bytes, smers) = (150, 19, 30);
+        let mut state = 11u64;
+        let data: Vec<u8> = (0..row_bytes * smers)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((state >> 40) & (state >> 52)) as u8
+            })
+            .collect();
+        let result =
+            QueryResult::compute(&SmerRows::from_rows(row_bytes, &data), 1, samples, 1, true);
+        let bit = |s: usize, sample: usize| data[s * row_bytes + sample / 8] >> (sample % 8) & 1;
+        let all = values(result.clone(), samples);
+        for sample in 0..samples {
+            let naive: Vec<u32> = (0..smers - 1)
+                .map(|i| u32::from(bit(i, sample) & bit(i + 1, sample)))
+                .collect();
+            assert_eq!(all[sample], naive, "sample {sample}");
+            assert_eq!(result.counts[sample], naive.iter().sum::<u32>());
+        }
     }
 
     #[test]

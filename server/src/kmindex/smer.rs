@@ -11,8 +11,6 @@
 //! - Its partition is the repartition table's entry for the minimizer; its row is the
 //!   xxHash64 (seed 0) of the canonical s-mer's 8 little-endian bytes, modulo the window.
 
-use xxhash_rust::xxh64::xxh64;
-
 /// Largest s-mer size kmindex's default build handles (its k-mers live in one `u64`).
 pub const MAX_SMER_SIZE: usize = 31;
 /// Minimizer sizes kmtricks' `u32` minimizers and validity check handle.
@@ -56,35 +54,71 @@ impl<'a> SmerHasher<'a> {
     }
 
     /// Calls `visit` with the slot of every s-mer of `seq`, left to right.
-    pub fn for_each(&self, seq: &[u8], mut visit: impl FnMut(SmerSlot)) {
+    pub fn for_each(&self, seq: &[u8], visit: impl FnMut(SmerSlot)) {
+        let all = 0..(seq.len() + 1).saturating_sub(self.smer_size);
+        self.for_each_in(seq, all, visit);
+    }
+
+    /// Calls `visit` with the slot of s-mers `smers` of `seq` (positions in `seq`), left to
+    /// right: a stretch of a long sequence, encoded as in the whole sequence.
+    pub fn for_each_in(
+        &self,
+        seq: &[u8],
+        smers: std::ops::Range<usize>,
+        mut visit: impl FnMut(SmerSlot),
+    ) {
         let (s, m) = (self.smer_size, self.minim_size);
-        if seq.len() < s {
+        if smers.is_empty() || smers.end + s - 1 > seq.len() {
             return;
         }
-        let codes: Vec<u64> = seq
-            .iter()
-            .enumerate()
-            .map(|(p, &letter)| {
-                if p < s {
-                    first_smer_code(letter)
-                } else {
-                    next_letter_code(letter)
+        let offset = smers.start;
+        let (smer_mask, mmer_mask) = ((1u64 << (2 * s)) - 1, (1u64 << (2 * m)) - 1);
+        // An s-mer's minimizer is the smallest of its `width` m-mers' values, and the canonical
+        // m-mers of an s-mer and of its reverse complement are the same: each m-mer's value is
+        // computed once, kept in a ring of the last `width`, and the window's minimum is
+        // followed as letters come (the ring is read again only when the minimum leaves it).
+        let width = s - m + 1;
+        let mut ring = [0u32; RING];
+        let (mut smer, mut mmer) = (0u64, 0u64);
+        let (mut best, mut best_at) = (u32::MAX, 0usize);
+        for (p, &letter) in seq[offset..smers.end + s - 1].iter().enumerate() {
+            // The first s letters of the sequence use their own table.
+            let code = if offset + p < s {
+                first_smer_code(letter)
+            } else {
+                next_letter_code(letter)
+            };
+            smer = ((smer << 2) | code) & smer_mask;
+            mmer = ((mmer << 2) | code) & mmer_mask;
+            if p + 1 < m {
+                continue;
+            }
+            let j = p + 1 - m;
+            let canonical = mmer.min(reverse_complement(mmer, m)) as u32;
+            let candidate = if is_valid_minimizer(canonical, m) {
+                canonical
+            } else {
+                mmer_mask as u32
+            };
+            ring[j % RING] = candidate;
+            if candidate <= best {
+                (best, best_at) = (candidate, j);
+            } else if best_at + width <= j {
+                best = u32::MAX;
+                for t in j + 1 - width..=j {
+                    if ring[t % RING] <= best {
+                        (best, best_at) = (ring[t % RING], t);
+                    }
                 }
-            })
-            .collect();
-        // An s-mer's minimizer is the smallest of its m-mers' values, and the canonical m-mers
-        // of an s-mer and of its reverse complement are the same: compute each once.
-        let minimizers = sliding_min(&minimizer_candidates(&codes, m), s - m + 1);
-        let mask = (1u64 << (2 * s)) - 1;
-        let mut code = codes[..s - 1].iter().fold(0u64, |acc, &c| (acc << 2) | c);
-        for pos in 0..=seq.len() - s {
-            code = ((code << 2) | codes[pos + s - 1]) & mask;
-            let canonical = code.min(reverse_complement(code, s));
-            let minimizer = minimizers[pos];
-            let hash = xxh64(&canonical.to_le_bytes(), 0);
+            }
+            if p + 1 < s {
+                continue;
+            }
+            let canonical = smer.min(reverse_complement(smer, s));
+            let hash = xxh64_of_u64(canonical);
             visit(SmerSlot {
-                pos,
-                partition: self.repartition[minimizer as usize],
+                pos: offset + p + 1 - s,
+                partition: self.repartition[best as usize],
                 hash,
                 row: hash % self.window,
             });
@@ -92,45 +126,26 @@ impl<'a> SmerHasher<'a> {
     }
 }
 
-/// The minimum of every window of `width` consecutive values (van Herk / Gil-Werman: prefix
-/// and suffix minima over blocks of `width`, so each window costs one comparison).
-fn sliding_min(values: &[u32], width: usize) -> Vec<u32> {
-    let n = values.len();
-    let mut prefix = values.to_vec();
-    let mut suffix = values.to_vec();
-    for i in 1..n {
-        if i % width != 0 {
-            prefix[i] = prefix[i].min(prefix[i - 1]);
-        }
-    }
-    for i in (0..n.saturating_sub(1)).rev() {
-        if (i + 1) % width != 0 {
-            suffix[i] = suffix[i].min(suffix[i + 1]);
-        }
-    }
-    (0..(n + 1).saturating_sub(width))
-        .map(|i| suffix[i].min(prefix[i + width - 1]))
-        .collect()
-}
+/// The ring of m-mer values: at least the most m-mers an s-mer has (`31 - 3 + 1`).
+const RING: usize = 32;
 
-/// For each m-mer of the letter codes: its canonical value, or `4^m - 1` where kmtricks deems
-/// it invalid.
-fn minimizer_candidates(codes: &[u64], m: usize) -> Vec<u32> {
-    let all_ones = (1u64 << (2 * m)) - 1;
-    let mut mmer = 0u64;
-    let mut candidates = Vec::with_capacity(codes.len() + 1 - m);
-    for (p, &c) in codes.iter().enumerate() {
-        mmer = ((mmer << 2) | c) & all_ones;
-        if p + 1 >= m {
-            let canonical = mmer.min(reverse_complement(mmer, m)) as u32;
-            candidates.push(if is_valid_minimizer(canonical, m) {
-                canonical
-            } else {
-                all_ones as u32
-            });
-        }
-    }
-    candidates
+/// xxHash64 (seed 0) of `value`'s 8 little-endian bytes: the one input size kmindex hashes,
+/// with the general function's length dispatch and tail loop taken out.
+#[inline]
+fn xxh64_of_u64(value: u64) -> u64 {
+    const P1: u64 = 0x9E37_79B1_85EB_CA87;
+    const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+    const P3: u64 = 0x1656_67B1_9E37_79F9;
+    const P4: u64 = 0x85EB_CA77_C2B2_AE63;
+    const P5: u64 = 0x27D4_EB2F_1656_67C5;
+    let lane = value.wrapping_mul(P2).rotate_left(31).wrapping_mul(P1);
+    let mut h = P5.wrapping_add(8) ^ lane;
+    h = h.rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
+    h ^= h >> 33;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 29;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 32)
 }
 
 /// kmtricks' `NToB` table: `ACGT` in either case, anything else as `C`.
@@ -198,6 +213,7 @@ pub fn encode(letters: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xxhash_rust::xxh64::xxh64;
 
     fn revcomp_str(s: &str) -> String {
         s.chars()
@@ -243,9 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_minimizer_candidates_give_kmindexs_minimizers() {
-        let table: Vec<u16> = (0..1u32 << 20).map(|m| (m % 7) as u16).collect();
-        let hasher = SmerHasher::new(25, 10, 1000, &table);
+    fn followed_minima_give_kmindexs_minimizers() {
         let mut state = 0x1234_5678_9abc_def1u64;
         let seq: Vec<u8> = (0..2000)
             .map(|_| {
@@ -256,23 +270,20 @@ mod tests {
                 b"ACGTAAAA"[(state % 8) as usize]
             })
             .collect();
-        hasher.for_each(&seq, |slot| {
-            let code = encode(&seq[slot.pos..slot.pos + 25]);
-            let canonical = code.min(reverse_complement(code, 25));
-            assert_eq!(slot.partition, table[minimizer(canonical, 25, 10) as usize]);
-            assert_eq!(slot.hash, xxh64(&canonical.to_le_bytes(), 0));
-        });
-    }
-
-    #[test]
-    fn sliding_minima_are_window_minima() {
-        let values: Vec<u32> = (0..50u32).map(|i| (i * 7919) % 31).collect();
-        for width in [1, 2, 5, 16, 50] {
-            let expected: Vec<u32> = values
-                .windows(width)
-                .map(|w| *w.iter().min().unwrap())
-                .collect();
-            assert_eq!(sliding_min(&values, width), expected, "width {width}");
+        // The most and the fewest m-mers per s-mer, and kmindex's defaults.
+        for (s, m) in [(25, 10), (31, 3), (7, 7), (15, 8)] {
+            let table: Vec<u16> = (0..1u32 << (2 * m)).map(|v| (v % 7919) as u16).collect();
+            let hasher = SmerHasher::new(s, m, 1000, &table);
+            let mut seen = 0;
+            hasher.for_each(&seq, |slot| {
+                let code = encode(&seq[slot.pos..slot.pos + s]);
+                let canonical = code.min(reverse_complement(code, s));
+                let want = table[minimizer(canonical, s, m) as usize];
+                assert_eq!(slot.partition, want, "s {s}, m {m}, s-mer {}", slot.pos);
+                assert_eq!(slot.hash, xxh64(&canonical.to_le_bytes(), 0));
+                seen += 1;
+            });
+            assert_eq!(seen, seq.len() - s + 1);
         }
     }
 
@@ -297,5 +308,34 @@ mod tests {
         };
         assert_eq!(rows("NACGTN"), rows("CACGTG"));
         assert_eq!(rows("acgtac"), rows("ACGTAC"));
+    }
+
+    #[test]
+    fn the_eight_byte_hash_is_xxh64() {
+        let mut x = 0x0123_4567_89AB_CDEFu64;
+        for _ in 0..10_000 {
+            assert_eq!(xxh64_of_u64(x), xxh64(&x.to_le_bytes(), 0));
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+        }
+        assert_eq!(xxh64_of_u64(0), xxh64(&[0; 8], 0));
+    }
+
+    #[test]
+    fn stretches_are_hashed_as_in_the_whole_sequence() {
+        let table: Vec<u16> = (0..1u32 << 8).map(|i| (i % 5) as u16).collect();
+        let hasher = SmerHasher::new(7, 4, 1 << 20, &table);
+        // Letters other than ACGT at the start and later are encoded by position in the
+        // whole sequence, whatever the stretch.
+        let seq = b"NNACGTRACGTTGCANNACGATCGATCGGATCYAGCTAGCTAGGCTAN";
+        let mut whole = Vec::new();
+        hasher.for_each(seq, |slot| whole.push(slot));
+        let mut stretched = Vec::new();
+        for range in [0..3, 3..4, 4..20, 20..seq.len() - 6] {
+            hasher.for_each_in(seq, range, |slot| stretched.push(slot));
+        }
+        assert_eq!(stretched, whole);
+        assert_eq!(whole.len(), seq.len() - 6);
     }
 }

@@ -1,6 +1,7 @@
 //! One opened sub-index: its registry entry, sizes, repartition table and mapped partitions,
 //! and the lookup of a batch of queries.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::Error;
@@ -8,7 +9,7 @@ use super::hash_info::HashInfo;
 use super::matrix::{Expected, Matrix};
 use super::registry::Entry;
 use super::repartition::Repartition;
-use super::result::{QueryResult, SmerRows};
+use super::result::{Answer, QueryResult, SmerRows};
 use super::smer::{MAX_SMER_SIZE, MINIM_SIZES, SmerHasher};
 
 /// A sub-index ready to answer queries.
@@ -21,6 +22,9 @@ pub struct SubIndex {
     repartition: Repartition,
     matrices: Vec<Matrix>,
 }
+
+/// K-mers per stretch of a query looked up at once (its rows: `STRETCH × bytes per row`).
+pub const STRETCH: usize = 4096;
 
 /// Rows per partition [`SubIndex::occupancy`] reads.
 pub const OCCUPANCY_ROWS: u64 = 4096;
@@ -175,44 +179,51 @@ impl SubIndex {
         )
     }
 
-    /// Looks up every s-mer of every sequence. Lookups are grouped by partition and sorted by
-    /// row so that each partition is read in one forward sweep.
-    pub fn lookup(&self, seqs: &[&[u8]]) -> Vec<SmerRows> {
-        let s = self.smer_size();
-        let row_bytes = self.matrices.first().map_or(0, Matrix::row_bytes);
-        let hasher = SmerHasher::new(
-            s,
+    fn hasher(&self) -> SmerHasher<'_> {
+        SmerHasher::new(
+            self.smer_size(),
             self.entry.minim_size,
             self.hash.window_bits,
             self.repartition.table(),
-        );
-        let mut rows: Vec<SmerRows> = seqs
-            .iter()
-            .map(|seq| SmerRows::zeroed((seq.len() + 1).saturating_sub(s), row_bytes))
-            .collect();
-        let mut by_partition: Vec<Vec<(u64, u32, u32)>> = vec![Vec::new(); self.matrices.len()];
-        for (query, seq) in seqs.iter().enumerate() {
-            hasher.for_each(seq, |slot| {
-                by_partition[slot.partition as usize].push((
-                    slot.row,
-                    query as u32,
-                    slot.pos as u32,
-                ));
-            });
-        }
-        for (matrix, mut lookups) in self.matrices.iter().zip(by_partition) {
-            lookups.sort_unstable_by_key(|&(row, _, _)| row);
-            for (row, query, pos) in lookups {
-                rows[query as usize]
-                    .row_mut(pos as usize)
-                    .copy_from_slice(matrix.row(row));
-            }
-        }
-        rows
+        )
+    }
+
+    fn row_bytes(&self) -> usize {
+        self.matrices.first().map_or(0, Matrix::row_bytes)
+    }
+
+    /// Reads into `rows` the rows of s-mers `smers` of `seq`, as the s-mers are hashed: the
+    /// reads of successive s-mers overlap in the processor, which beats sorting them by row.
+    fn read_rows(&self, hasher: &SmerHasher, seq: &[u8], smers: Range<usize>, rows: &mut SmerRows) {
+        rows.resize(smers.len());
+        let first = smers.start;
+        hasher.for_each_in(seq, smers, |slot| {
+            let matrix = &self.matrices[usize::from(slot.partition)];
+            matrix.copy_row(slot.row, rows.padded_row_mut(slot.pos - first));
+        });
+    }
+
+    /// Looks up every s-mer of every sequence.
+    pub fn lookup(&self, seqs: &[&[u8]]) -> Vec<SmerRows> {
+        let hasher = self.hasher();
+        let s = self.smer_size();
+        seqs.iter()
+            .map(|seq| {
+                let mut rows = SmerRows::zeroed(0, self.row_bytes());
+                self.read_rows(
+                    &hasher,
+                    seq,
+                    0..(seq.len() + 1).saturating_sub(s),
+                    &mut rows,
+                );
+                rows
+            })
+            .collect()
     }
 
     /// Answers each sequence as its own query with findere's `z`. Every sequence must have at
-    /// least `s + z` letters.
+    /// least `s + z` letters. A sequence is looked up a stretch of [`STRETCH`] k-mers at a
+    /// time, so that its memory does not grow with the rows of all its s-mers.
     pub fn query(
         &self,
         seqs: &[&[u8]],
@@ -226,11 +237,20 @@ impl SubIndex {
                 min,
             });
         }
-        Ok(self
-            .lookup(seqs)
+        let hasher = self.hasher();
+        let mut rows = SmerRows::zeroed(0, self.row_bytes());
+        Ok(seqs
             .iter()
-            .map(|rows| {
-                QueryResult::compute(rows, z, self.entry.nb_samples, self.bw(), with_positions)
+            .map(|seq| {
+                let nb_kmers = seq.len() + 1 - min;
+                let mut answer = Answer::new(self.entry.nb_samples, self.bw(), self.row_bytes());
+                for first in (0..nb_kmers).step_by(STRETCH) {
+                    let last = (first + STRETCH).min(nb_kmers);
+                    // The k-mers first..last need s-mers first..last + z.
+                    self.read_rows(&hasher, seq, first..last + z, &mut rows);
+                    answer.add(&rows, z);
+                }
+                answer.finish(with_positions)
             })
             .collect())
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 use app::model::query::Query;
-use app::model::results::{QueryHits, SampleHit};
+use app::model::results::{Kmers, QueryHits, SampleHit};
 
 use super::wit_provider::{Description, Hit, Query as WitQuery};
 use super::wit_types::{
@@ -182,7 +182,7 @@ fn by_index(description: &Description, query: &Query, hits: Vec<Hit>) -> Vec<Que
                     sample: h.sample.clone(),
                     kmer_ratio: h.ratio.clamp(0.0, 1.0),
                     mean_abundance: h.abundance.map(|a| a.round().max(0.0) as u32),
-                    kmers: h.positions.clone(),
+                    kmers: Kmers::from_values(h.positions.iter().copied()),
                 })
                 .collect(),
         })

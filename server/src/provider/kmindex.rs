@@ -1,6 +1,7 @@
 //! The `kmindex` provider: a kmindex index on local disk, queried with the native engine.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use app::model::options::{OptionSpec, OptionValues};
 use app::model::query::Query;
@@ -8,23 +9,99 @@ use app::model::results::{QueryHits, SampleHit};
 
 use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
 use crate::kmindex::index::Index;
+use crate::kmindex::{QueryResult, SubIndex};
 
-/// A local kmindex index.
+/// A local kmindex index. Databases on the same index share one (see `Engine::open`), and with
+/// it the answers of recent lookups: a query asked of several databases is looked up once.
 #[derive(Debug, Clone)]
 pub struct LocalKmindex {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     index: Arc<Index>,
+    recent: Mutex<VecDeque<Arc<Lookup>>>,
+}
+
+/// Lookups kept for sharing: enough for the pairs of a job that run at once.
+const RECENT: usize = 64;
+
+/// One (sub-index, z, sequence) lookup, done by the first pair that asks for it; the others
+/// wait for its answer.
+#[derive(Debug)]
+struct Lookup {
+    sub_index: String,
+    z: usize,
+    hash: u64,
+    seq: Arc<str>,
+    answer: OnceLock<Result<Arc<QueryResult>, ProviderError>>,
 }
 
 impl LocalKmindex {
     pub fn new(index: Arc<Index>) -> LocalKmindex {
-        LocalKmindex { index }
+        LocalKmindex {
+            shared: Arc::new(Shared {
+                index,
+                recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            }),
+        }
     }
 
     fn sub_index_names(&self) -> Vec<String> {
-        self.index
+        self.shared
+            .index
             .sub_indexes()
             .map(|s| s.name().to_owned())
             .collect()
+    }
+}
+
+impl Shared {
+    /// The answer of sub-index `name` to `seq` with `z`, every sample with its values: looked
+    /// up now, or shared with a recent lookup of the same.
+    fn lookup(
+        &self,
+        name: &str,
+        seq: &Arc<str>,
+        z: usize,
+    ) -> Result<Arc<QueryResult>, ProviderError> {
+        let hash = xxhash_rust::xxh64::xxh64(seq.as_bytes(), z as u64);
+        let lookup = {
+            let mut recent = self.recent.lock().expect("not poisoned");
+            let found = recent
+                .iter()
+                .find(|l| l.hash == hash && l.z == z && l.sub_index == name && l.seq == *seq);
+            match found {
+                Some(lookup) => Arc::clone(lookup),
+                None => {
+                    if recent.len() == RECENT {
+                        recent.pop_front();
+                    }
+                    let lookup = Arc::new(Lookup {
+                        sub_index: name.to_owned(),
+                        z,
+                        hash,
+                        seq: Arc::clone(seq),
+                        answer: OnceLock::new(),
+                    });
+                    recent.push_back(Arc::clone(&lookup));
+                    lookup
+                }
+            }
+        };
+        lookup
+            .answer
+            .get_or_init(|| {
+                let sub = self
+                    .index
+                    .get(name)
+                    .ok_or_else(|| ProviderError(format!("no sub-index '{name}'")))?;
+                sub.query(&[seq.as_bytes()], z, true)
+                    .map(|mut results| Arc::new(results.pop().expect("one result per sequence")))
+                    .map_err(|e| ProviderError(format!("sub-index '{name}': {e}")))
+            })
+            .clone()
     }
 }
 
@@ -35,6 +112,7 @@ impl Provider for LocalKmindex {
 
     fn indexes(&self) -> BoxFuture<'_, Result<Vec<IndexInfo>, ProviderError>> {
         let infos = self
+            .shared
             .index
             .sub_indexes()
             .map(|s| IndexInfo::of_entry(s.name(), s.entry(), Some(s.occupancy())))
@@ -55,13 +133,17 @@ impl Provider for LocalKmindex {
         if names.is_empty() {
             names = self.sub_index_names();
         }
-        let index = Arc::clone(&self.index);
-        let query = query.clone();
+        let shared = Arc::clone(&self.shared);
+        let (name, seq): (String, Arc<str>) = (query.name.clone(), query.seq.as_str().into());
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 names
                     .iter()
-                    .map(|name| query_sub_index(&index, name, &query, z, coverage))
+                    .map(|index| {
+                        let result = shared.lookup(index, &seq, z)?;
+                        let sub = shared.index.get(index).expect("looked up");
+                        Ok(hits(sub, &name, &result, z, coverage))
+                    })
                     .collect()
             })
             .await
@@ -70,23 +152,9 @@ impl Provider for LocalKmindex {
     }
 }
 
-fn query_sub_index(
-    index: &Index,
-    name: &str,
-    query: &Query,
-    z: usize,
-    coverage: f64,
-) -> Result<QueryHits, ProviderError> {
-    let sub = index
-        .get(name)
-        .ok_or_else(|| ProviderError(format!("no sub-index '{name}'")))?;
-    let result = sub
-        .query(&[query.seq.as_bytes()], z, true)
-        .map_err(|e| ProviderError(format!("sub-index '{name}': {e}")))?
-        .pop()
-        .expect("one result per sequence");
+/// The samples of `result` at or above `coverage`, with their values.
+fn hits(sub: &SubIndex, query: &str, result: &QueryResult, z: usize, coverage: f64) -> QueryHits {
     let abundance = sub.bw() > 1;
-    let positions = result.positions.unwrap_or_default();
     let samples = sub
         .samples()
         .iter()
@@ -96,14 +164,18 @@ fn query_sub_index(
             sample: sample.clone(),
             kmer_ratio: result.ratios[i],
             mean_abundance: abundance.then_some(result.counts[i]),
-            kmers: positions[i].iter().map(|&p| u32::from(p)).collect(),
+            kmers: result
+                .positions
+                .as_ref()
+                .map(|p| p.kmers(i))
+                .unwrap_or_default(),
         })
         .collect();
-    Ok(QueryHits {
-        query: query.name.clone(),
-        index: name.to_owned(),
+    QueryHits {
+        query: query.to_owned(),
+        index: sub.name().to_owned(),
         kmer_size: sub.smer_size() + z,
         abundance,
         samples,
-    })
+    }
 }

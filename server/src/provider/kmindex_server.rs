@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::model::options::{OptionSpec, OptionValues};
 use app::model::query::Query;
-use app::model::results::{QueryHits, SampleHit};
+use app::model::results::{Kmers, QueryHits, SampleHit};
 use serde::Deserialize;
 
 use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
@@ -158,7 +158,7 @@ impl KmindexServer {
                     sample,
                     kmer_ratio: a.ratio,
                     mean_abundance: a.abundance,
-                    kmers: a.kmers,
+                    kmers: Kmers::from_values(a.kmers),
                 })
                 .collect();
             hits.insert(
