@@ -103,9 +103,9 @@ impl QueryResult {
         bw: usize,
         with_positions: bool,
     ) -> QueryResult {
-        let mut answer = Answer::new(nb_samples, bw, rows.row_bytes);
+        let mut answer = Answer::new(nb_samples, bw, rows.row_bytes, with_positions);
         answer.add(rows, z);
-        answer.finish(with_positions)
+        answer.finish()
     }
 }
 
@@ -141,9 +141,12 @@ pub struct Answer {
     nb_samples: usize,
     bw: usize,
     nb_kmers: u32,
-    /// `[sample, k-mer, value]`: from that k-mer on, that sample has that value; in k-mer
-    /// order. Every sample starts at 0.
+    /// With the values: `[sample, k-mer, value]`, from that k-mer on that sample has that
+    /// value; in k-mer order. Every sample starts at 0.
     changes: Vec<[u32; 3]>,
+    /// Without the values, per sample: the k-mer its value has held since, the k-mers found
+    /// before it and the sum of their values; nothing grows with the query.
+    totals: Option<Vec<[u32; 3]>>,
     /// Abundance: each sample's current class.
     classes: Vec<u32>,
     /// Presence/absence: the last k-mer's row (the AND of its s-mers' rows), as words.
@@ -151,18 +154,37 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn new(nb_samples: usize, bw: usize, row_bytes: usize) -> Answer {
+    /// `with_positions`: keep each sample's values (else only its counts).
+    pub fn new(nb_samples: usize, bw: usize, row_bytes: usize, with_positions: bool) -> Answer {
         Answer {
             nb_samples,
             bw,
             nb_kmers: 0,
             changes: Vec::new(),
+            totals: (!with_positions).then(|| vec![[0; 3]; nb_samples]),
             classes: if bw == 1 {
                 Vec::new()
             } else {
                 vec![0; nb_samples]
             },
             previous: vec![0; row_bytes.div_ceil(8)],
+        }
+    }
+
+    /// From k-mer `at` on, sample `sample` has `value` (its value so far is `before`).
+    #[inline]
+    fn change(&mut self, sample: u32, at: u32, before: u32, value: u32) {
+        match &mut self.totals {
+            None => self.changes.push([sample, at, value]),
+            Some(totals) => {
+                let [since, present, sum] = &mut totals[sample as usize];
+                if before != 0 {
+                    *present += at - *since;
+                    // kmindex sums classes in u32.
+                    *sum = sum.wrapping_add(before.wrapping_mul(at - *since));
+                }
+                *since = at;
+            }
         }
     }
 
@@ -173,31 +195,33 @@ impl Answer {
         for i in 0..n {
             let at = self.nb_kmers;
             if self.bw == 1 {
-                for (w, previous) in self.previous.iter_mut().enumerate() {
+                for w in 0..self.previous.len() {
                     let mut kmer = rows.word(i, w);
                     for j in 1..=z {
                         kmer &= rows.word(i + j, w);
                     }
-                    let mut changed = kmer ^ *previous;
-                    *previous = kmer;
+                    let mut changed = kmer ^ self.previous[w];
+                    self.previous[w] = kmer;
                     while changed != 0 {
                         let bit = changed.trailing_zeros();
                         changed &= changed - 1;
                         let sample = w as u32 * 64 + bit;
                         if (sample as usize) < self.nb_samples {
-                            self.changes.push([sample, at, (kmer >> bit) as u32 & 1]);
+                            let now = (kmer >> bit) as u32 & 1;
+                            self.change(sample, at, 1 - now, now);
                         }
                     }
                 }
             } else {
-                for (sample, current) in self.classes.iter_mut().enumerate() {
+                for sample in 0..self.nb_samples {
                     let class = (i..=i + z)
                         .map(|s| extract_msb_first(rows.row(s), sample * self.bw, self.bw))
                         .min()
                         .expect("z + 1 s-mers");
-                    if class != *current {
-                        *current = class;
-                        self.changes.push([sample as u32, at, class]);
+                    let before = self.classes[sample];
+                    if class != before {
+                        self.classes[sample] = class;
+                        self.change(sample as u32, at, before, class);
                     }
                 }
             }
@@ -205,10 +229,35 @@ impl Answer {
         }
     }
 
-    /// The answer, with each sample's values when `with_positions`.
-    pub fn finish(self, with_positions: bool) -> QueryResult {
+    /// The answer, with each sample's values when asked for.
+    pub fn finish(mut self) -> QueryResult {
         assert!(self.nb_kmers > 0, "a query needs at least z + 1 s-mers");
-        let (n, samples, changes) = (self.nb_kmers, self.nb_samples, self.changes);
+        let n = self.nb_kmers;
+        if self.totals.is_some() {
+            for sample in 0..self.nb_samples {
+                // Presence: the current value is the last k-mer's bit.
+                let value = if self.bw == 1 {
+                    (self.previous[sample / 64] >> (sample % 64)) as u32 & 1
+                } else {
+                    self.classes[sample]
+                };
+                self.change(sample as u32, n, value, 0);
+            }
+            let (bw, totals) = (self.bw, self.totals.expect("counted"));
+            return QueryResult {
+                nb_kmers: n as usize,
+                ratios: totals
+                    .iter()
+                    .map(|[_, present, _]| f64::from(*present) / f64::from(n))
+                    .collect(),
+                counts: totals
+                    .iter()
+                    .map(|[_, present, sum]| if bw == 1 { *present } else { sum / n })
+                    .collect(),
+                positions: None,
+            };
+        }
+        let (samples, changes) = (self.nb_samples, self.changes);
         // The changes grouped by sample, each sample's in k-mer order (a counting sort).
         let mut first = vec![0u32; samples + 1];
         for &[sample, ..] in &changes {
@@ -252,7 +301,7 @@ impl Answer {
             nb_kmers: n as usize,
             ratios,
             counts,
-            positions: with_positions.then_some(Positions { runs, offsets }),
+            positions: Some(Positions { runs, offsets }),
         }
     }
 }
@@ -337,12 +386,19 @@ mod tests {
             .collect();
         let all = SmerRows::from_rows(2, &data);
         let whole = QueryResult::compute(&all, 2, 11, 1, true);
-        let mut answer = Answer::new(11, 1, 2);
+        let mut answer = Answer::new(11, 1, 2, true);
         // k-mers 0..15, 15..30, 30..38: s-mers 0..17, 15..32, 30..40.
         for (first, last) in [(0, 17), (15, 32), (30, 40)] {
             answer.add(&SmerRows::from_rows(2, &data[first * 2..last * 2]), 2);
         }
-        assert_eq!(answer.finish(true), whole);
+        assert_eq!(answer.finish(), whole);
+        // Counted without the values: the same counts and ratios.
+        let counted = QueryResult::compute(&all, 2, 11, 1, false);
+        assert_eq!(
+            (&counted.counts, &counted.ratios),
+            (&whole.counts, &whole.ratios)
+        );
+        assert_eq!(counted.positions, None);
         assert_eq!(whole.nb_kmers, 38);
         // Samples 0 and 7 are set in every row.
         assert_eq!(whole.counts[0], 38);

@@ -243,14 +243,19 @@ impl SubIndex {
             .iter()
             .map(|seq| {
                 let nb_kmers = seq.len() + 1 - min;
-                let mut answer = Answer::new(self.entry.nb_samples, self.bw(), self.row_bytes());
+                let mut answer = Answer::new(
+                    self.entry.nb_samples,
+                    self.bw(),
+                    self.row_bytes(),
+                    with_positions,
+                );
                 for first in (0..nb_kmers).step_by(STRETCH) {
                     let last = (first + STRETCH).min(nb_kmers);
                     // The k-mers first..last need s-mers first..last + z.
                     self.read_rows(&hasher, seq, first..last + z, &mut rows);
                     answer.add(&rows, z);
                 }
-                answer.finish(with_positions)
+                answer.finish()
             })
             .collect())
     }
