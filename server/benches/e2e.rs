@@ -210,31 +210,30 @@ enum Route {
     JsonAsync,
 }
 
+/// Posts `form` to `url`; the answer's bytes.
+async fn post_form(
+    client: &reqwest::Client,
+    url: String,
+    form: reqwest::multipart::Form,
+) -> reqwest::Result<axum::body::Bytes> {
+    let response = client.post(url).multipart(form).send().await?;
+    assert!(response.status().is_success(), "{}", response.status());
+    response.bytes().await
+}
+
 async fn request(client: &reqwest::Client, base: &str, route: Route, fastx: String) -> Answer {
     match route {
         Route::Zip => {
-            let response = client
-                .post(format!("{base}/api/query/{DB}"))
-                .multipart(form(fastx, false))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{}", response.status());
-            let bytes = response.bytes().await.unwrap();
+            let url = format!("{base}/api/query/{DB}");
+            let bytes = post_form(client, url, form(fastx, false)).await.unwrap();
             Answer {
                 bytes: bytes.len(),
                 hits: zip_hits(&bytes),
             }
         }
         Route::Json08 => {
-            let response = client
-                .post(format!("{base}/api/query"))
-                .multipart(form(fastx, true))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{}", response.status());
-            let bytes = response.bytes().await.unwrap();
+            let url = format!("{base}/api/query");
+            let bytes = post_form(client, url, form(fastx, true)).await.unwrap();
             let session: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             Answer {
                 bytes: bytes.len(),

@@ -460,21 +460,28 @@ async fn coverage_equals_hand_computed_values() {
     );
 }
 
-/// Per (query, index, sample): the `bases` column of the session's Arrow stream.
-async fn arrow_per_base(server: &Server, id: &str) -> BTreeMap<(String, String, String), Vec<f64>> {
-    let bytes = client()
+/// The session's Arrow IPC stream (asked with `Accept`, answered with that content type), read.
+async fn arrow_batches(server: &Server, id: &str) -> Vec<RecordBatch> {
+    let response = client()
         .get(server.url(&format!("/api/sessions/{id}")))
         .header("accept", "application/vnd.apache.arrow.stream")
         .send()
         .await
-        .unwrap()
-        .bytes()
-        .await
         .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let bytes = response.bytes().await.unwrap();
     let reader =
         arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    reader.map(Result::unwrap).collect()
+}
+
+/// Per (query, index, sample): the `bases` column of the session's Arrow stream.
+async fn arrow_per_base(server: &Server, id: &str) -> BTreeMap<(String, String, String), Vec<f64>> {
     let mut out = BTreeMap::new();
-    for batch in reader.map(Result::unwrap) {
+    for batch in arrow_batches(server, id).await {
         let text = |name: &str| {
             batch
                 .column_by_name(name)
@@ -846,20 +853,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
     );
 
     // The same session as an Arrow IPC stream.
-    let response = client()
-        .get(server.url(&format!("/api/sessions/{id}")))
-        .header("accept", "application/vnd.apache.arrow.stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/vnd.apache.arrow.stream"
-    );
-    let bytes = response.bytes().await.unwrap();
-    let reader =
-        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
-    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let batches = arrow_batches(&server, &id).await;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let hits: usize = session["pairs"]
         .as_array()
