@@ -140,7 +140,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let index = kmviz::kmindex::Index::open(&kmindex.join("indexes/index")).unwrap();
-        let router = kmviz::api::kmindex::router(Arc::new(index));
+        let router = kmviz::api::kmindex::router(Arc::new(index), Default::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -6,6 +6,7 @@
 //!   by [`openapi`]; what plugins add ([`plugins`]: tabs, assets).
 
 pub mod databases;
+pub mod edge;
 pub mod error;
 pub mod info;
 pub mod kmindex;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(plugins::router())
         .merge(openapi::router())
+        .route("/api/{*rest}", axum::routing::any(edge::unknown_api_path))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(compression())
         .with_state(state)
@@ -166,21 +168,31 @@ pub fn require_basic_auth(router: Router, users: BTreeMap<String, String>) -> Ro
             let users = Arc::clone(&users);
             async move {
                 if authorized(&request, &users) {
-                    next.run(request).await
-                } else {
-                    unauthorized()
+                    return next.run(request).await;
                 }
+                if request.headers().contains_key(header::AUTHORIZATION) {
+                    // A wrong password: logged, and answered late so that guessing is slow
+                    // (the delay holds no worker).
+                    tracing::warn!("authentication failed for {}", request.uri().path());
+                    tokio::time::sleep(FAILED_AUTH_DELAY).await;
+                }
+                unauthorized()
             }
         },
     ))
 }
+
+/// How late a failed authentication is answered.
+const FAILED_AUTH_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
     let Some(credentials) = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| v.split_once(' '))
+        // RFC 7235: the scheme is case-insensitive.
+        .and_then(|(scheme, v)| scheme.eq_ignore_ascii_case("basic").then_some(v))
         .and_then(|v| {
             base64::engine::general_purpose::STANDARD
                 .decode(v.trim())

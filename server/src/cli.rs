@@ -100,13 +100,26 @@ enum IndexCommand {
     /// Build a sub-index from FASTA/FASTQ files, in kmindex's format, and register it.
     Build(BuildArgs),
     /// Serve the index with kmindex-server's HTTP API.
-    Serve {
-        /// The index directory (holding index.json).
-        #[arg(long)]
-        index: PathBuf,
-        #[command(flatten)]
-        listen: Listen,
-    },
+    Serve(IndexServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct IndexServeArgs {
+    /// The index directory (holding index.json).
+    #[arg(long)]
+    index: PathBuf,
+    #[command(flatten)]
+    listen: Listen,
+    /// Largest request body in bytes; larger requests get 413.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_body_size: usize,
+    /// Queries looked up at once (default: the number of cores); more wait their turn.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// A TOML file of `user = "password"` pairs: every request then needs HTTP basic
+    /// authentication.
+    #[arg(long)]
+    auth_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -245,7 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Index(IndexCommand::Build(args)) => build(&args),
-        Command::Index(IndexCommand::Serve { index, listen }) => serve_index(&index, &listen),
+        Command::Index(IndexCommand::Serve(args)) => serve_index(&args),
     }
 }
 
@@ -321,7 +334,8 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let (api, _jobs) = instance.start().await?;
-        let router = api.merge(crate::api::kmindex::router(index));
+        let limits = crate::api::kmindex::Limits::default();
+        let router = api.merge(crate::api::kmindex::router(index, limits));
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
         let base = format!("http://{}", listener.local_addr()?);
         eprintln!("\nkmviz demo is up. Open {base}/api/info");
@@ -566,24 +580,35 @@ fn query(args: &QueryArgs) -> anyhow::Result<String> {
     ))
 }
 
-fn serve_index(dir: &Path, listen: &Listen) -> anyhow::Result<()> {
+fn serve_index(args: &IndexServeArgs) -> anyhow::Result<()> {
+    let dir = &args.index;
     let index = Index::open(dir).with_context(|| format!("cannot open index {}", dir.display()))?;
     let names: Vec<&str> = index.sub_indexes().map(|s| s.name()).collect();
     if names.is_empty() {
         bail!("{} registers no sub-index", dir.display());
     }
     tracing::info!("serving {} ({})", dir.display(), names.join(", "));
-    serve_kmindex(index, listen, |_| ())
-}
-
-/// Serves `index` with kmindex-server's API until ctrl-c; `announce` gets the base URL once
-/// the port is bound.
-fn serve_kmindex(index: Index, listen: &Listen, announce: impl FnOnce(&str)) -> anyhow::Result<()> {
-    let router = crate::api::kmindex::router(Arc::new(index));
+    let limits = crate::api::kmindex::Limits {
+        max_body: args.max_body_size,
+        concurrency: args
+            .concurrency
+            .unwrap_or(crate::api::kmindex::Limits::default().concurrency),
+    };
+    let mut router = crate::api::kmindex::router(Arc::new(index), limits);
+    if let Some(path) = &args.auth_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let users: std::collections::BTreeMap<String, String> = toml::from_str(&text)
+            .with_context(|| format!("{}: expected `user = \"password\"` pairs", path.display()))?;
+        if users.is_empty() {
+            bail!("{} names no user", path.display());
+        }
+        router = crate::api::require_basic_auth(router, users);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        let listen = &args.listen;
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        announce(&format!("http://{}", listener.local_addr()?));
         crate::serve(listener, router).await?;
         Ok(())
     })

@@ -103,19 +103,11 @@ impl Jobs {
 
     async fn run(self: Arc<Self>, session: Session) {
         let mut tasks = JoinSet::new();
-        for (position, pair) in session.pairs.iter().enumerate() {
-            let query = session
-                .queries
-                .iter()
-                .find(|q| q.name == pair.query)
-                .cloned()
-                .expect("pairs name the session's queries");
-            let run = session
-                .databases
-                .iter()
-                .find(|d| d.name == pair.database)
-                .cloned()
-                .expect("pairs name the session's databases");
+        // Pairs are queries × databases, queries outer (see `submit`).
+        let per_query = session.databases.len();
+        for position in 0..session.pairs.len() {
+            let query = session.queries[position / per_query].clone();
+            let run = session.databases[position % per_query].clone();
             let engine = Arc::clone(&self.engine);
             let limiter = Arc::clone(&self.limiter);
             tasks.spawn(async move {

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 pub use index::Index;
 pub use output::Format;
 pub use result::QueryResult;
-pub use sub_index::SubIndex;
+pub use sub_index::{QueryError, SubIndex};
 
 /// Why an index could not be opened. Every variant names the file; format errors name the
 /// byte offset too.

@@ -486,7 +486,27 @@ impl Plugin {
 
     /// Runs `call` on a fresh instance of world `pre`, under the plugin's limits. An error
     /// the plugin returns is kept as its answer, with what the sandbox refused it added.
+    ///
+    /// The time limit holds twice: the epoch stops wasm that computes, and a wall clock stops
+    /// the whole call, waiting for a free instance and in host calls (an HTTP answer that
+    /// never comes) included.
     async fn call<W: World, T: Send>(
+        &self,
+        pre: Option<&W>,
+        interface: &str,
+        call: impl for<'a> FnOnce(&'a mut Store<State>, &'a W::Instance) -> Call<'a, Result<T, String>>,
+    ) -> Result<Result<T, String>, PluginError> {
+        let limit = Duration::from_millis(self.spec.grants.timeout_ms);
+        match tokio::time::timeout(limit, self.call_unbounded(pre, interface, call)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(self.fail(format!(
+                "stopped after its time limit of {} ms",
+                self.spec.grants.timeout_ms
+            ))),
+        }
+    }
+
+    async fn call_unbounded<W: World, T: Send>(
         &self,
         pre: Option<&W>,
         interface: &str,

@@ -8,6 +8,8 @@ pub mod kmindex_server;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 use app::model::query::Query;
@@ -18,6 +20,17 @@ use crate::kmindex::registry::Entry;
 
 /// A boxed future, so that providers and MetaDBs can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sets its flag when dropped: held by the future of a request whose lookups run on another
+/// thread, so that a request timed out, cancelled or left by its client stops them.
+#[derive(Debug)]
+pub struct StopOnDrop(pub Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Why a provider did not answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

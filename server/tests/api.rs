@@ -843,6 +843,22 @@ async fn kmviz_08_form_arrow_stream_and_events() {
         last["progress"],
         json!({"total": 6, "finished": 6, "failed": 0})
     );
+    // The first event holds every pair, the next ones only what changed: each pair is sent
+    // at most twice (pending, then done), and its last word is `done`.
+    let mut sent: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for data in body.lines().filter_map(|l| l.strip_prefix("data: ")) {
+        let event: Value = serde_json::from_str(data).unwrap();
+        for pair in event["pairs"].as_array().unwrap() {
+            sent.entry(pair["position"].as_u64().unwrap())
+                .or_default()
+                .push(pair["state"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(sent.len(), 6, "{body}");
+    for states in sent.values() {
+        assert!(states.len() <= 2, "{body}");
+        assert_eq!(states.last().unwrap(), "done", "{body}");
+    }
 
     let session = server.finished(&id).await;
     assert_eq!(session["databases"][0]["options"]["z"], 4.0);
@@ -1043,6 +1059,16 @@ async fn every_refusal_names_what_is_wrong() {
         )))
         .await;
         assert_eq!(other, page, "{database}");
+    }
+    // Past the end, however far (SQLite reads a negative OFFSET as none).
+    for database in DATABASES {
+        let (status, past) = get_json(&server.url(&format!(
+            "/api/databases/{database}/metadata?offset={}&limit=3",
+            u64::MAX
+        )))
+        .await;
+        assert_eq!(status, 200, "{database}: {past}");
+        assert_eq!(past["rows"], json!([]), "{database}");
     }
     let (status, body) = get_json(&server.url("/api/databases/nope/metadata")).await;
     assert_eq!(status, 404);

@@ -144,7 +144,7 @@ impl axum::serve::Listener for Counting {
 #[tokio::test]
 async fn reuses_its_connection() {
     let index = Index::open(&fixture_index()).unwrap();
-    let router = kmviz::api::kmindex::router(Arc::new(index));
+    let router = kmviz::api::kmindex::router(Arc::new(index), Default::default());
     let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = inner.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));

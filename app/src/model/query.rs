@@ -70,14 +70,19 @@ pub struct InputLimits {
     pub alphabet: Alphabet,
 }
 
+/// Longest query name, in bytes: names become file names in downloads (a ZIP entry's name
+/// is at most 65,535 bytes) and keys everywhere.
+pub const MAX_NAME_LEN: usize = 1_000;
+
 impl Default for InputLimits {
+    /// What a 2-core server answers comfortably when no configuration says otherwise: the
+    /// engine's memory grows with the letters of a request, and a gzip upload is only inflated
+    /// up to what these allow.
     fn default() -> Self {
-        // kmviz 0.8 uses 2^32; a usize is 32 bits in the browser.
-        const UNBOUNDED: usize = u32::MAX as usize;
         InputLimits {
-            max_query: UNBOUNDED,
-            max_query_size: UNBOUNDED,
-            max_size: UNBOUNDED,
+            max_query: 1_000,
+            max_query_size: 1_000_000,
+            max_size: 10_000_000,
             alphabet: Alphabet::All,
         }
     }
@@ -115,6 +120,8 @@ pub enum InputError {
         number: usize,
         limit: usize,
     },
+    #[error("record {number}: its name is {len} bytes long; the longest allowed is {MAX_NAME_LEN}")]
+    NameTooLong { number: usize, len: usize },
     #[error("record '{name}' is {len} letters long; the longest query allowed is {limit}")]
     QueryTooLong {
         name: String,
@@ -235,6 +242,12 @@ fn check(queries: &[Query], limits: &InputLimits) -> Result<(), InputError> {
         let name = &query.name;
         if name.is_empty() {
             return Err(InputError::Unnamed { number });
+        }
+        if name.len() > MAX_NAME_LEN {
+            return Err(InputError::NameTooLong {
+                number,
+                len: name.len(),
+            });
         }
         if let Some(first) = seen.insert(name, number) {
             return Err(InputError::DuplicateName {
@@ -399,6 +412,19 @@ mod tests {
         ));
         let all = InputLimits::default();
         assert!(parse_queries(b">p\nM*-.K\n", &all).is_ok());
+    }
+
+    #[test]
+    fn names_longer_than_the_cap_are_refused() {
+        let name = "n".repeat(MAX_NAME_LEN);
+        let ok = format!(">{name}\nACGT\n");
+        assert!(parse_queries(ok.as_bytes(), &InputLimits::default()).is_ok());
+        let long = format!(">a\nACGT\n>{name}x\nACGT\n");
+        let err = parse_queries(long.as_bytes(), &InputLimits::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "record 2: its name is 1001 bytes long; the longest allowed is 1000"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,31 +12,62 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tokio::sync::Semaphore;
 
 use crate::kmindex::Index;
 use crate::kmindex::request::{Request, RequestError};
+use crate::provider::StopOnDrop;
 
-/// Large FASTA payloads are normal for kmindex clients.
-const MAX_BODY: usize = 512 << 20;
+/// What one kmindex-compatible server allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, in bytes (larger get 413).
+    pub max_body: usize,
+    /// Queries looked up at once; more wait their turn.
+    pub concurrency: usize,
+}
+
+impl Default for Limits {
+    /// The JSON API's default body limit, and one query per core.
+    fn default() -> Limits {
+        Limits {
+            max_body: crate::config::ApiConfig::default().max_body_size,
+            concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Served {
+    index: Arc<Index>,
+    turns: Arc<Semaphore>,
+}
 
 /// The kmindex-compatible routes over `index`.
-pub fn router(index: Arc<Index>) -> Router {
+pub fn router(index: Arc<Index>, limits: Limits) -> Router {
     Router::new()
         .route("/kmindex/infos", get(infos))
         .route("/kmindex/query", post(query))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(index)
+        .layer(DefaultBodyLimit::max(limits.max_body))
+        .with_state(Served {
+            index,
+            turns: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+        })
 }
 
-async fn infos(State(index): State<Arc<Index>>, headers: HeaderMap) -> Response {
-    answer(index.infos().pretty(), &headers)
+async fn infos(State(served): State<Served>, headers: HeaderMap) -> Response {
+    answer(served.index.infos().pretty(), &headers)
 }
 
-async fn query(State(index): State<Arc<Index>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn query(State(served): State<Served>, headers: HeaderMap, body: Bytes) -> Response {
+    let _turn = served.turns.acquire().await.expect("never closed");
+    // A client that leaves drops this future: its lookups stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_when_dropped = StopOnDrop(Arc::clone(&stop));
     let solved = tokio::task::spawn_blocking(move || {
         let request = Request::parse(&body)?;
         tracing::info!(id = %request.id, indexes = ?request.indexes, "kmindex query");
-        request.answer(&index)
+        request.answer(&served.index, &stop)
     })
     .await;
     match solved {

@@ -119,7 +119,7 @@ pub fn document() -> Value {
                 }
             }},
             "/api/sessions/{id}/events": {"get": {
-                "summary": "Progress as server-sent events: `progress` while running, then one `end`",
+                "summary": "Progress as server-sent events: `progress` while running, then one `end`; each carries the status, counts and the pairs changed since the previous event (all in the first), by `position`",
                 "parameters": [session_id()],
                 "responses": {
                     "200": {"description": "event stream; data: {status, progress: {total, finished, failed}, pairs: [{query, database, state, error, hits}]}", "content": {"text/event-stream": {}}},

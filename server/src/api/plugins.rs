@@ -76,8 +76,17 @@ async fn asset(
         .asset(&plugin, &path)
         .ok_or_else(|| ApiError::not_found(format!("plugin '{plugin}' has no asset '{path}'")))?;
     Ok((
-        [(header::CONTENT_TYPE, asset.mime.clone())],
+        [
+            (header::CONTENT_TYPE, asset.mime.clone()),
+            // Opened on its own, an HTML or SVG asset is a sandboxed document of no origin
+            // that runs no script and loads nothing from elsewhere (as an image or a
+            // stylesheet of the app, it is not a document and this does not apply).
+            (header::CONTENT_SECURITY_POLICY, ASSET_POLICY.to_owned()),
+        ],
         asset.bytes.clone(),
     )
         .into_response())
 }
+
+const ASSET_POLICY: &str =
+    "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";

@@ -120,7 +120,9 @@ async fn cancel(
     Ok(session_json(session, false))
 }
 
-/// One progress event: the session's status, counts, and each pair's state.
+/// One progress event: the session's status, counts, and the pairs whose state changed since
+/// the stream's previous event (all of them in its first): a watcher of a session of many
+/// pairs is sent each change once, not every pair again at every change.
 #[derive(Serialize)]
 struct ProgressEvent<'a> {
     status: Status,
@@ -130,6 +132,8 @@ struct ProgressEvent<'a> {
 
 #[derive(Serialize)]
 struct PairProgress<'a> {
+    /// The pair's index in the session's `pairs`.
+    position: usize,
     query: &'a str,
     database: &'a str,
     state: PairState,
@@ -139,21 +143,32 @@ struct PairProgress<'a> {
     hits: Option<usize>,
 }
 
-fn progress_event(session: &Session) -> Event {
-    let event = ProgressEvent {
-        status: session.status,
-        progress: session.progress(),
-        pairs: session
-            .pairs
-            .iter()
-            .map(|p| PairProgress {
+/// The event for `session` now; `sent` holds each pair's state as the stream last sent it
+/// (`None`: not yet), and is brought up to date.
+fn progress_event(session: &Session, sent: &mut Vec<Option<PairState>>) -> Event {
+    sent.resize(session.pairs.len(), None);
+    let pairs = session
+        .pairs
+        .iter()
+        .zip(sent.iter_mut())
+        .enumerate()
+        .filter(|(_, (pair, sent))| **sent != Some(pair.state))
+        .map(|(position, (p, sent))| {
+            *sent = Some(p.state);
+            PairProgress {
+                position,
                 query: &p.query,
                 database: &p.database,
                 state: p.state,
                 error: p.error.as_deref(),
                 hits: p.result.as_ref().map(|r| r.hits.len()),
-            })
-            .collect(),
+            }
+        })
+        .collect();
+    let event = ProgressEvent {
+        status: session.status,
+        progress: session.progress(),
+        pairs,
     };
     let name = if session.status == Status::Running {
         "progress"
@@ -172,36 +187,42 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = state.jobs.watch(&id).await?.ok_or_else(|| unknown(&id))?;
     let jobs = state.jobs.clone();
-    // Each step sends the state as it is now; after the job ends, one last `end` event.
-    let stream = futures_util::stream::unfold(Some(watch), move |step| {
-        let jobs = jobs.clone();
-        let id = id.clone();
-        async move {
-            match step? {
-                Watch::Finished(session) => Some((Ok(progress_event(&session)), None)),
-                Watch::Running(mut receiver) => {
-                    // Read in place: a session may hold many hits.
-                    let (event, running) = {
-                        let now = receiver.borrow_and_update();
-                        (progress_event(&now), now.status == Status::Running)
-                    };
-                    if !running {
-                        return Some((Ok(event), None));
+    // Each step sends what changed since the last; after the job ends, one last `end` event.
+    let stream =
+        futures_util::stream::unfold((Some(watch), Vec::new()), move |(step, mut sent)| {
+            let jobs = jobs.clone();
+            let id = id.clone();
+            async move {
+                match step? {
+                    Watch::Finished(session) => {
+                        Some((Ok(progress_event(&session, &mut sent)), (None, sent)))
                     }
-                    let next = if receiver.changed().await.is_ok() {
-                        Some(Watch::Running(receiver))
-                    } else {
-                        // The job ended: its final state is in the store.
-                        match jobs.get(&id).await {
-                            Ok(Some(session)) => Some(Watch::Finished(session)),
-                            _ => None,
+                    Watch::Running(mut receiver) => {
+                        // Read in place: a session may hold many hits.
+                        let (event, running) = {
+                            let now = receiver.borrow_and_update();
+                            (
+                                progress_event(&now, &mut sent),
+                                now.status == Status::Running,
+                            )
+                        };
+                        if !running {
+                            return Some((Ok(event), (None, sent)));
                         }
-                    };
-                    Some((Ok(event), next))
+                        let next = if receiver.changed().await.is_ok() {
+                            Some(Watch::Running(receiver))
+                        } else {
+                            // The job ended: its final state is in the store.
+                            match jobs.get(&id).await {
+                                Ok(Some(session)) => Some(Watch::Finished(session)),
+                                _ => None,
+                            }
+                        };
+                        Some((Ok(event), (next, sent)))
+                    }
                 }
             }
-        }
-    });
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 

@@ -5,12 +5,14 @@
 //! or `fastx` (FASTA/FASTQ text, its records all one query), `z`, optional `r` (threshold,
 //! default 0) and `format` (`json`, `json_vec` or `tsv`; default `json`).
 
+use std::sync::atomic::AtomicBool;
+
 use serde_json::Value;
 
 use super::index::Index;
 use super::json::Json;
 use super::output::{self, Format};
-use super::sub_index::SubIndex;
+use super::sub_index::{QueryError, SubIndex};
 use super::{number, result::QueryResult};
 
 /// A checked request.
@@ -25,14 +27,19 @@ pub struct Request {
 }
 
 /// A refused request; each becomes a 400 `{"error": …}` worded as kmindex-server words it.
+/// kmindex-server tags every kind `[kmq_error]`: its exception base class formats the message
+/// in its constructor, where the virtual `name()` is still the base one.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RequestError {
     /// kmindex-server's `kmq_invalid_request`.
-    #[error("[kmq_invalid_request]: {0}")]
+    #[error("[kmq_error]: {0}")]
     Invalid(String),
     /// kmindex-server's `kmq_invalid_index`.
-    #[error("[kmq_invalid_index]: '{0}' is not registered by this instance")]
+    #[error("[kmq_error]: '{0}' is not registered by this instance")]
     UnknownIndex(String),
+    /// The client left, or the server stops: the lookups were given up.
+    #[error("[kmq_error]: the query was stopped")]
+    Stopped,
     /// Any body nlohmann::json cannot parse or convert.
     #[error("json parsing failure, check your inputs")]
     Json,
@@ -99,6 +106,14 @@ impl Request {
         };
         let id = data["id"].as_str().ok_or(RequestError::Json)?.to_owned();
         let indexes = strings(&data["index"])?;
+        // Each name is looked up once per request: a repeated one is work for nothing.
+        if let Some((_, name)) = indexes
+            .iter()
+            .enumerate()
+            .find(|(i, name)| indexes[..*i].contains(name))
+        {
+            return Err(invalid(format!("'index' names '{name}' more than once.")));
+        }
         let seqs = match data.get("fastx") {
             Some(fastx) => {
                 let text = fastx.as_str().ok_or(RequestError::Json)?;
@@ -129,14 +144,15 @@ impl Request {
         })
     }
 
-    /// Answers the request; the text starts with `{` for JSON answers.
-    pub fn answer(&self, index: &Index) -> Result<String, RequestError> {
+    /// Answers the request; the text starts with `{` for JSON answers. Given up once `stop`
+    /// is set.
+    pub fn answer(&self, index: &Index, stop: &AtomicBool) -> Result<String, RequestError> {
         let seqs: Vec<&[u8]> = self.seqs.iter().map(|s| s.as_bytes()).collect();
         if self.format == Format::Tsv {
             let mut out = String::new();
             for name in &self.indexes {
                 let sub = self.sub_index(index, name)?;
-                let results = self.solve(sub, &seqs)?;
+                let results = self.solve(sub, &seqs, stop)?;
                 out.push_str(&output::merged_tsv(sub, &self.id, &results));
                 out.push('\n');
             }
@@ -146,7 +162,7 @@ impl Request {
         let mut doc = Json::Null;
         for name in &self.indexes {
             let sub = self.sub_index(index, name)?;
-            let results = self.solve(sub, &seqs)?;
+            let results = self.solve(sub, &seqs, stop)?;
             *doc.entry(name).entry(&self.id) =
                 output::merged_samples(sub, &results, self.format, self.r);
         }
@@ -159,7 +175,12 @@ impl Request {
             .ok_or_else(|| RequestError::UnknownIndex(name.to_owned()))
     }
 
-    fn solve(&self, sub: &SubIndex, seqs: &[&[u8]]) -> Result<Vec<QueryResult>, RequestError> {
+    fn solve(
+        &self,
+        sub: &SubIndex,
+        seqs: &[&[u8]],
+        stop: &AtomicBool,
+    ) -> Result<Vec<QueryResult>, RequestError> {
         let min = sub.smer_size().saturating_add(self.z);
         if let Some(seq) = seqs.iter().find(|s| s.len() < min) {
             return Err(invalid(format!(
@@ -167,8 +188,11 @@ impl Request {
                 seq.len()
             )));
         }
-        sub.query(seqs, self.z, self.format.needs_positions())
-            .map_err(|e| invalid(e.to_string()))
+        match sub.query_until(seqs, self.z, self.format.needs_positions(), stop) {
+            Ok(results) => Ok(results),
+            Err(QueryError::Stopped) => Err(RequestError::Stopped),
+            Err(e) => Err(invalid(e.to_string())),
+        }
     }
 }
 
@@ -208,35 +232,39 @@ mod tests {
             ),
             (
                 "{}",
-                r#"{"error":"[kmq_invalid_request]: 'index' entry is missing."}"#,
+                r#"{"error":"[kmq_error]: 'index' entry is missing."}"#,
             ),
             (
                 r#"{"index":["pa"]}"#,
-                r#"{"error":"[kmq_invalid_request]: 'id' entry is missing."}"#,
+                r#"{"error":"[kmq_error]: 'id' entry is missing."}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q"}"#,
-                r#"{"error":"[kmq_invalid_request]: 'seq' or 'fastx' should be specified."}"#,
+                r#"{"error":"[kmq_error]: 'seq' or 'fastx' should be specified."}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q","seq":[],"fastx":""}"#,
-                r#"{"error":"[kmq_invalid_request]: 'seq' and 'fastx' are mutually exclusive."}"#,
+                r#"{"error":"[kmq_error]: 'seq' and 'fastx' are mutually exclusive."}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q","seq":["ACGT"]}"#,
-                r#"{"error":"[kmq_invalid_request]: 'z' entry is missing."}"#,
+                r#"{"error":"[kmq_error]: 'z' entry is missing."}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q","seq":["ACGT"],"z":0,"format":"xml"}"#,
-                r#"{"error":"[kmq_invalid_request]: 'format':'\"xml\"' not supported, should be 'json' or 'tsv'."}"#,
+                r#"{"error":"[kmq_error]: 'format':'\"xml\"' not supported, should be 'json' or 'tsv'."}"#,
+            ),
+            (
+                r#"{"index":["pa","abs","pa"],"id":"q","seq":["ACGT"],"z":0}"#,
+                r#"{"error":"[kmq_error]: 'index' names 'pa' more than once."}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q","seq":["ACGT"],"z":0,"r":"x"}"#,
-                r#"{"error":"[kmq_invalid_request]: 'r' should be a float in [0.0, 1.0]"}"#,
+                r#"{"error":"[kmq_error]: 'r' should be a float in [0.0, 1.0]"}"#,
             ),
             (
                 r#"{"index":["pa"],"id":"q","seq":["ACGT"],"z":0,"r":1.5}"#,
-                r#"{"error":"[kmq_invalid_request]: 'r': 1.5, should be in [0.0, 1.0]"}"#,
+                r#"{"error":"[kmq_error]: 'r': 1.5, should be in [0.0, 1.0]"}"#,
             ),
             (
                 r#"{"index":["pa"],"id":7,"seq":["ACGT"],"z":0}"#,

@@ -160,7 +160,8 @@ impl Answer {
             nb_samples,
             bw,
             nb_kmers: 0,
-            changes: Vec::new(),
+            // Most samples change at most a few times in a query: room for two each.
+            changes: Vec::with_capacity(if with_positions { 2 * nb_samples } else { 0 }),
             totals: (!with_positions).then(|| vec![[0; 3]; nb_samples]),
             classes: if bw == 1 {
                 Vec::new()

@@ -34,7 +34,7 @@ pub struct SmerSlot {
 pub struct SmerHasher<'a> {
     smer_size: usize,
     minim_size: usize,
-    window: u64,
+    window: Modulo,
     repartition: &'a [u16],
 }
 
@@ -48,7 +48,7 @@ impl<'a> SmerHasher<'a> {
         SmerHasher {
             smer_size,
             minim_size,
-            window,
+            window: Modulo::new(window),
             repartition,
         }
     }
@@ -79,8 +79,14 @@ impl<'a> SmerHasher<'a> {
         // followed as letters come (the ring is read again only when the minimum leaves it).
         let width = s - m + 1;
         let mut ring = [0u32; RING];
+        // The reverse complements roll too: each new letter's complement enters at the top.
         let (mut smer, mut mmer) = (0u64, 0u64);
+        let (mut smer_rc, mut mmer_rc) = (0u64, 0u64);
+        let (smer_top, mmer_top) = (2 * (s - 1), 2 * (m - 1));
         let (mut best, mut best_at) = (u32::MAX, 0usize);
+        // The minimizer changes every few s-mers: its partition is read from the (large)
+        // repartition table only when it does.
+        let (mut partition, mut partition_of) = (0u16, u32::MAX);
         for (p, &letter) in seq[offset..smers.end + s - 1].iter().enumerate() {
             // The first s letters of the sequence use their own table.
             let code = if offset + p < s {
@@ -90,11 +96,13 @@ impl<'a> SmerHasher<'a> {
             };
             smer = ((smer << 2) | code) & smer_mask;
             mmer = ((mmer << 2) | code) & mmer_mask;
+            smer_rc = (smer_rc >> 2) | ((code ^ 2) << smer_top);
+            mmer_rc = (mmer_rc >> 2) | ((code ^ 2) << mmer_top);
             if p + 1 < m {
                 continue;
             }
             let j = p + 1 - m;
-            let canonical = mmer.min(reverse_complement(mmer, m)) as u32;
+            let canonical = mmer.min(mmer_rc) as u32;
             let candidate = if is_valid_minimizer(canonical, m) {
                 canonical
             } else {
@@ -114,15 +122,47 @@ impl<'a> SmerHasher<'a> {
             if p + 1 < s {
                 continue;
             }
-            let canonical = smer.min(reverse_complement(smer, s));
-            let hash = xxh64_of_u64(canonical);
+            if best != partition_of {
+                (partition, partition_of) = (self.repartition[best as usize], best);
+            }
+            let hash = xxh64_of_u64(smer.min(smer_rc));
             visit(SmerSlot {
                 pos: offset + p + 1 - s,
-                partition: self.repartition[best as usize],
+                partition,
                 hash,
-                row: hash % self.window,
+                row: self.window.of(hash),
             });
         }
+    }
+}
+
+/// `x % divisor` by multiplications (Lemire, Kaser and Kurz, "Faster remainder by direct
+/// computation", 2019, with a 128-bit inverse for 64-bit operands): every s-mer's hash is
+/// reduced, and a 64-bit division costs several multiplications.
+#[derive(Debug, Clone, Copy)]
+struct Modulo {
+    divisor: u64,
+    /// `ceil(2^128 / divisor)`, wrapped to 0 for 1 (where every remainder is 0).
+    inverse: u128,
+}
+
+impl Modulo {
+    fn new(divisor: u64) -> Modulo {
+        assert!(divisor > 0, "a window of at least one row");
+        Modulo {
+            divisor,
+            inverse: (u128::MAX / u128::from(divisor)).wrapping_add(1),
+        }
+    }
+
+    #[inline]
+    fn of(self, x: u64) -> u64 {
+        let fraction = self.inverse.wrapping_mul(u128::from(x));
+        // The top 64 bits of the 192-bit product `fraction × divisor`.
+        let divisor = u128::from(self.divisor);
+        let high = u128::from((fraction >> 64) as u64) * divisor;
+        let low = u128::from(fraction as u64) * divisor;
+        ((high + (low >> 64)) >> 64) as u64
     }
 }
 
@@ -226,6 +266,46 @@ mod tests {
                 other => other,
             })
             .collect()
+    }
+
+    #[test]
+    fn modulo_matches_the_remainder_operator() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut divisors = vec![
+            1,
+            2,
+            3,
+            7,
+            1 << 20,
+            (1 << 32) - 1,
+            1 << 32,
+            1 << 63,
+            u64::MAX,
+        ];
+        divisors.extend((0..200).map(|_| next() >> (next() % 64)).filter(|&d| d > 0));
+        for divisor in divisors {
+            let modulo = Modulo::new(divisor);
+            for x in [
+                0,
+                1,
+                divisor - 1,
+                divisor,
+                divisor.wrapping_add(1),
+                u64::MAX,
+            ] {
+                assert_eq!(modulo.of(x), x % divisor, "{x} % {divisor}");
+            }
+            for _ in 0..2000 {
+                let x = next();
+                assert_eq!(modulo.of(x), x % divisor, "{x} % {divisor}");
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Error;
 use super::hash_info::HashInfo;
@@ -34,6 +35,8 @@ pub const OCCUPANCY_ROWS: u64 = 4096;
 pub enum QueryError {
     #[error("sequence of {len} letters is shorter than s + z = {min}")]
     TooShort { len: usize, min: usize },
+    #[error("the lookup was stopped")]
+    Stopped,
 }
 
 impl SubIndex {
@@ -192,30 +195,35 @@ impl SubIndex {
         self.matrices.first().map_or(0, Matrix::row_bytes)
     }
 
-    /// Reads into `rows` the rows of s-mers `smers` of `seq`, as the s-mers are hashed: the
-    /// reads of successive s-mers overlap in the processor, which beats sorting them by row.
-    fn read_rows(&self, hasher: &SmerHasher, seq: &[u8], smers: Range<usize>, rows: &mut SmerRows) {
+    /// Reads into `rows` the rows of s-mers `smers` of `seq`: all are hashed first (into
+    /// `slots`), then all rows are read, so that the reads, which miss the caches, are many in
+    /// flight at once rather than each waiting behind the next s-mer's hashing.
+    fn read_rows(
+        &self,
+        hasher: &SmerHasher,
+        seq: &[u8],
+        smers: Range<usize>,
+        slots: &mut Vec<(u16, u64)>,
+        rows: &mut SmerRows,
+    ) {
         rows.resize(smers.len());
-        let first = smers.start;
-        hasher.for_each_in(seq, smers, |slot| {
-            let matrix = &self.matrices[usize::from(slot.partition)];
-            matrix.copy_row(slot.row, rows.padded_row_mut(slot.pos - first));
-        });
+        slots.clear();
+        hasher.for_each_in(seq, smers, |slot| slots.push((slot.partition, slot.row)));
+        for (i, &(partition, row)) in slots.iter().enumerate() {
+            self.matrices[usize::from(partition)].copy_row(row, rows.padded_row_mut(i));
+        }
     }
 
     /// Looks up every s-mer of every sequence.
     pub fn lookup(&self, seqs: &[&[u8]]) -> Vec<SmerRows> {
         let hasher = self.hasher();
         let s = self.smer_size();
+        let mut slots = Vec::new();
         seqs.iter()
             .map(|seq| {
                 let mut rows = SmerRows::zeroed(0, self.row_bytes());
-                self.read_rows(
-                    &hasher,
-                    seq,
-                    0..(seq.len() + 1).saturating_sub(s),
-                    &mut rows,
-                );
+                let smers = 0..(seq.len() + 1).saturating_sub(s);
+                self.read_rows(&hasher, seq, smers, &mut slots, &mut rows);
                 rows
             })
             .collect()
@@ -230,6 +238,18 @@ impl SubIndex {
         z: usize,
         with_positions: bool,
     ) -> Result<Vec<QueryResult>, QueryError> {
+        self.query_until(seqs, z, with_positions, &AtomicBool::new(false))
+    }
+
+    /// [`SubIndex::query`], given up ([`QueryError::Stopped`]) once `stop` is set: it is read
+    /// between stretches, a fraction of a millisecond apart.
+    pub fn query_until(
+        &self,
+        seqs: &[&[u8]],
+        z: usize,
+        with_positions: bool,
+        stop: &AtomicBool,
+    ) -> Result<Vec<QueryResult>, QueryError> {
         let min = self.smer_size() + z;
         if let Some(short) = seqs.iter().find(|seq| seq.len() < min) {
             return Err(QueryError::TooShort {
@@ -239,8 +259,8 @@ impl SubIndex {
         }
         let hasher = self.hasher();
         let mut rows = SmerRows::zeroed(0, self.row_bytes());
-        Ok(seqs
-            .iter()
+        let mut slots = Vec::with_capacity(STRETCH + z);
+        seqs.iter()
             .map(|seq| {
                 let nb_kmers = seq.len() + 1 - min;
                 let mut answer = Answer::new(
@@ -250,13 +270,16 @@ impl SubIndex {
                     with_positions,
                 );
                 for first in (0..nb_kmers).step_by(STRETCH) {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(QueryError::Stopped);
+                    }
                     let last = (first + STRETCH).min(nb_kmers);
                     // The k-mers first..last need s-mers first..last + z.
-                    self.read_rows(&hasher, seq, first..last + z, &mut rows);
+                    self.read_rows(&hasher, seq, first..last + z, &mut slots, &mut rows);
                     answer.add(&rows, z);
                 }
-                answer.finish()
+                Ok(answer.finish())
             })
-            .collect())
+            .collect()
     }
 }

@@ -142,7 +142,9 @@ impl MetaDb for SqliteMetaDb {
 
     fn page(&self, offset: usize, limit: usize) -> BoxFuture<'_, Result<RecordBatch, MetaDbError>> {
         Box::pin(async move {
-            let params = vec![(limit as i64).into(), (offset as i64).into()];
+            // Past i64::MAX, a cast would wrap negative, which SQLite reads as no offset.
+            let int = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            let params = vec![int(limit).into(), int(offset).into()];
             let width = self.table.schema.fields().len();
             let rows = self
                 .rows(self.table.page_sql(Some("rowid")), params, width)

@@ -154,16 +154,28 @@ pub fn sanitise(html: &str) -> String {
             .add_tag_attributes("meter", ["value", "min", "max", "low", "high", "optimum"])
             .add_generic_attributes(["class"])
             .url_relative(ammonia::UrlRelative::PassThrough)
-            .attribute_filter(|element, attribute, value| {
-                let local = value.starts_with('/') && !value.starts_with("//");
-                match (element, attribute) {
-                    ("img", "src") if !local => None,
-                    _ => Some(value.into()),
-                }
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                ("img", "src") if !is_local_path(value) => None,
+                _ => Some(value.into()),
             });
         cleaner
     });
     CLEANER.clean(html).to_string()
+}
+
+/// Whether a browser takes `url` for a path on this server, however it is spelled. Browsers
+/// drop tabs and line breaks anywhere in a URL, trim controls and spaces around it, and read
+/// `\` as `/`: so `/\evil.example`, `/\t/evil.example` or ` //evil.example` all name
+/// another host. Only a plain `/` followed by a path letter is taken.
+fn is_local_path(url: &str) -> bool {
+    let mut chars = url.chars();
+    chars.next() == Some('/')
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || "-._~%".contains(c))
+        && !url
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
 #[cfg(test)]
@@ -183,5 +195,40 @@ mod tests {
             "<h2 class=\"t\">Coverage</h2><img><img src=\"/plugins/demo/logo.svg\">\
              <progress value=\"0.5\" max=\"1\"></progress><a rel=\"noopener noreferrer\">j</a>"
         );
+    }
+
+    #[test]
+    fn images_from_other_hosts_are_dropped_however_spelled() {
+        // Spellings browsers normalise into another host (backslashes, tabs and line breaks,
+        // leading controls and spaces, protocol-relative, entity-encoded, other schemes).
+        let elsewhere = [
+            "//evil.example/p.png",
+            "/\\evil.example/p.png",
+            "\\\\evil.example/p.png",
+            "/&#9;/evil.example/p.png",
+            "/&#10;/evil.example/p.png",
+            "/\t/evil.example/p.png",
+            "&#1;//evil.example/p.png",
+            " //evil.example/p.png",
+            "&#x2F;&#x2F;evil.example/p.png",
+            "/&#92;evil.example/p.png",
+            "https://evil.example/p.png",
+            "hTTps:evil.example/p.png",
+            "data:image/svg+xml,<svg/>",
+            "javascript:alert(1)",
+            "p.png",
+        ];
+        for src in elsewhere {
+            let clean = sanitise(&format!("<img src=\"{src}\">"));
+            assert_eq!(clean, "<img>", "{src}");
+        }
+        for src in [
+            "/plugins/demo/logo.svg",
+            "/plugins/demo/a%20b.png",
+            "/p.png",
+        ] {
+            let clean = sanitise(&format!("<img src=\"{src}\">"));
+            assert_eq!(clean, format!("<img src=\"{src}\">"), "{src}");
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! The `kmindex` provider: a kmindex index on local disk, queried with the native engine.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use app::model::options::{OptionSpec, OptionValues};
 use app::model::query::Query;
 use app::model::results::{QueryHits, SampleHit};
 
-use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
+use super::{
+    BoxFuture, IndexInfo, Provider, ProviderError, StopOnDrop, kmindex_options, kmindex_settings,
+};
 use crate::kmindex::index::Index;
-use crate::kmindex::{QueryResult, SubIndex};
+use crate::kmindex::{QueryError, QueryResult, SubIndex};
 
 /// A local kmindex index. Databases on the same index share one (see `Engine::open`), and with
 /// it the answers of recent lookups: a query asked of several databases is looked up once.
@@ -35,7 +38,8 @@ struct Lookup {
     z: usize,
     hash: u64,
     seq: Arc<str>,
-    answer: OnceLock<Result<Arc<QueryResult>, ProviderError>>,
+    /// `None` when the lookup was stopped.
+    answer: OnceLock<Option<Result<Arc<QueryResult>, ProviderError>>>,
 }
 
 impl LocalKmindex {
@@ -59,49 +63,65 @@ impl LocalKmindex {
 
 impl Shared {
     /// The answer of sub-index `name` to `seq` with `z`, every sample with its values: looked
-    /// up now, or shared with a recent lookup of the same.
+    /// up now, or shared with a recent lookup of the same. Given up once `stop` is set.
     fn lookup(
         &self,
         name: &str,
         seq: &Arc<str>,
         z: usize,
+        stop: &AtomicBool,
     ) -> Result<Arc<QueryResult>, ProviderError> {
-        let hash = xxhash_rust::xxh64::xxh64(seq.as_bytes(), z as u64);
-        let lookup = {
-            let mut recent = self.recent.lock().expect("not poisoned");
-            let found = recent
-                .iter()
-                .find(|l| l.hash == hash && l.z == z && l.sub_index == name && l.seq == *seq);
-            match found {
-                Some(lookup) => Arc::clone(lookup),
-                None => {
-                    if recent.len() == RECENT {
-                        recent.pop_front();
-                    }
-                    let lookup = Arc::new(Lookup {
-                        sub_index: name.to_owned(),
-                        z,
-                        hash,
-                        seq: Arc::clone(seq),
-                        answer: OnceLock::new(),
-                    });
-                    recent.push_back(Arc::clone(&lookup));
-                    lookup
+        loop {
+            let lookup = self.recent_lookup(name, seq, z);
+            let answer = lookup.answer.get_or_init(|| {
+                let Some(sub) = self.index.get(name) else {
+                    return Some(Err(ProviderError(format!("no sub-index '{name}'"))));
+                };
+                match sub.query_until(&[seq.as_bytes()], z, true, stop) {
+                    Ok(mut results) => Some(Ok(Arc::new(
+                        results.pop().expect("one result per sequence"),
+                    ))),
+                    Err(QueryError::Stopped) => None,
+                    Err(e) => Some(Err(ProviderError(format!("sub-index '{name}': {e}")))),
                 }
+            });
+            if let Some(answer) = answer {
+                return answer.clone();
             }
-        };
+            // Stopped, by this request or by the one it waited for: not kept, and done again
+            // for a request that still wants it.
+            self.recent
+                .lock()
+                .expect("not poisoned")
+                .retain(|l| !Arc::ptr_eq(l, &lookup));
+            if stop.load(Ordering::Relaxed) {
+                return Err(ProviderError("the lookup was stopped".into()));
+            }
+        }
+    }
+
+    /// The recent lookup of (`name`, `seq`, `z`), made now (not yet done) if there is none.
+    fn recent_lookup(&self, name: &str, seq: &Arc<str>, z: usize) -> Arc<Lookup> {
+        let hash = xxhash_rust::xxh64::xxh64(seq.as_bytes(), z as u64);
+        let mut recent = self.recent.lock().expect("not poisoned");
+        let found = recent
+            .iter()
+            .find(|l| l.hash == hash && l.z == z && l.sub_index == name && l.seq == *seq);
+        if let Some(lookup) = found {
+            return Arc::clone(lookup);
+        }
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        let lookup = Arc::new(Lookup {
+            sub_index: name.to_owned(),
+            z,
+            hash,
+            seq: Arc::clone(seq),
+            answer: OnceLock::new(),
+        });
+        recent.push_back(Arc::clone(&lookup));
         lookup
-            .answer
-            .get_or_init(|| {
-                let sub = self
-                    .index
-                    .get(name)
-                    .ok_or_else(|| ProviderError(format!("no sub-index '{name}'")))?;
-                sub.query(&[seq.as_bytes()], z, true)
-                    .map(|mut results| Arc::new(results.pop().expect("one result per sequence")))
-                    .map_err(|e| ProviderError(format!("sub-index '{name}': {e}")))
-            })
-            .clone()
     }
 }
 
@@ -136,11 +156,14 @@ impl Provider for LocalKmindex {
         let shared = Arc::clone(&self.shared);
         let (name, seq): (String, Arc<str>) = (query.name.clone(), query.seq.as_str().into());
         Box::pin(async move {
+            // A request timed out, cancelled or gone drops this future: the lookup stops.
+            let stop = Arc::new(AtomicBool::new(false));
+            let _stop_when_dropped = StopOnDrop(Arc::clone(&stop));
             tokio::task::spawn_blocking(move || {
                 names
                     .iter()
                     .map(|index| {
-                        let result = shared.lookup(index, &seq, z)?;
+                        let result = shared.lookup(index, &seq, z, &stop)?;
                         let sub = shared.index.get(index).expect("looked up");
                         Ok(hits(sub, &name, &result, z, coverage))
                     })

@@ -315,7 +315,7 @@ impl Provider for RemoteKmindex {
     }
 }
 
-/// kmindex prefixes its messages with the C++ exception's name: `[kmq_invalid_request]: …`.
+/// kmindex prefixes its messages with a tag: `[kmq_error]: …`.
 fn strip_kmindex_tag(message: &str) -> &str {
     match message.split_once("]: ") {
         Some((tag, rest)) if tag.starts_with("[kmq_") => rest,

@@ -87,11 +87,26 @@ pub fn revcomp(seq: &str) -> String {
 /// Starts the kmindex-compatible server on the fixture index at a free loopback port.
 pub async fn spawn_kmindex_server() -> std::net::SocketAddr {
     let index = kmviz::kmindex::Index::open(&fixture_index()).expect("open the fixture index");
-    let router = kmviz::api::kmindex::router(std::sync::Arc::new(index));
+    let router = kmviz::api::kmindex::router(
+        std::sync::Arc::new(index),
+        kmviz::api::kmindex::Limits::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     addr
+}
+
+/// `n` pseudo-random bases from `seed` (xorshift; the same for the same seed, not 0).
+pub fn random_dna(mut seed: u64, n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b"ACGT"[(seed >> 33) as usize % 4] as char
+        })
+        .collect()
 }
 
 /// A `kmviz serve` process on a free loopback port.
@@ -142,6 +157,11 @@ impl Server {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         false
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,93 @@
+//! What every answer of a kmviz server gets, whatever route made it: security headers, and
+//! state-changing requests from other sites refused.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::error::ApiError;
+
+/// The app's policy: its own scripts and wasm (compiled by the browser: `wasm-unsafe-eval`),
+/// inline styles (Leptos sets `style` attributes), images from itself or inline, and no
+/// framing. Plugin HTML is shown inside the app, so this also holds it.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// `router` with the edge's layers.
+pub fn guard(router: Router) -> Router {
+    let headers = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        // Answers differ by the encodings a client accepts (gzip): caches must know.
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+    ];
+    headers
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        })
+        .layer(axum::middleware::from_fn(refuse_cross_site))
+}
+
+/// Refuses a state-changing request that a page of another site made the browser send (a
+/// form posted to `/api/query`, say). Browsers say so in `Sec-Fetch-Site`, and in `Origin`;
+/// programs (curl, kmviz 0.8's clients) send neither and are let through.
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && let Some(reason) = cross_site(&request) {
+        tracing::warn!(
+            "refused a cross-site {} {}: {reason}",
+            request.method(),
+            request.uri()
+        );
+        return ApiError {
+            status: StatusCode::FORBIDDEN,
+            message: format!("cross-site requests are refused ({reason})"),
+        }
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Why `request` comes from another site, if it does. `Sec-Fetch-Site` decides where the
+/// browser sends it (all current ones); else `Origin` must name the request's `Host`.
+fn cross_site(request: &Request) -> Option<String> {
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return (!matches!(site, "same-origin" | "none"))
+            .then(|| format!("Sec-Fetch-Site: {site}"));
+    }
+    let origin = text("origin")?;
+    let host = text("host").unwrap_or_default();
+    // `Origin` is scheme://host[:port]; `Host` is host[:port].
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    (!origin_host.eq_ignore_ascii_case(host)).then(|| format!("Origin: {origin}, Host: {host}"))
+}
+
+/// The answer to an `/api/...` path no route has: JSON, not the app's page.
+pub async fn unknown_api_path(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no API route {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
