@@ -203,8 +203,10 @@ fn next_letter_code(letter: u8) -> u64 {
     u64::from((letter >> 1) & 3)
 }
 
-/// Reverse complement of the `len`-letter code `code` (`len <= 32`).
-pub fn reverse_complement(code: u64, len: usize) -> u64 {
+/// Reverse complement of the `len`-letter code `code` (`len <= 32`): the definition the
+/// rolled reverse complements of [`SmerHasher::for_each_in`] are checked against.
+#[cfg(test)]
+fn reverse_complement(code: u64, len: usize) -> u64 {
     let mut x = code;
     // Reverse the order of the 32 two-bit letters, then complement them all.
     x = ((x >> 2) & 0x3333_3333_3333_3333) | ((x & 0x3333_3333_3333_3333) << 2);
