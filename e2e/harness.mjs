@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 export async function startDemo() {
   const data = mkdtempSync(join(tmpdir(), "kmviz-e2e-"));
   const { base, server } = await start(["demo", "--data-dir", data, "--port", "0"],
-    /^kmviz demo is up\. Open (http:\/\/\S+)\/api\/info/);
+    /^kmviz demo is up\. Open (http:\/\/\S+?)\/$/);
   return { base, data, server };
 }
 

@@ -89,7 +89,7 @@ async fn main() {
     let (router, jobs) = instance.start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(kmviz::serve(listener, router));
+    tokio::spawn(kmviz::serve(listener, router, async {}));
 
     let queries: Vec<Query> = app::model::query::read_fastx(
         &std::fs::read(fixtures.join("datasets/pa_dataset/1.fasta")).unwrap(),

@@ -124,8 +124,8 @@ async fn main() {
     let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
     let base = loop {
         let line = lines.next().expect("kmviz serve stopped").unwrap();
-        if let Some(url) = line.strip_prefix("kmviz is up: ") {
-            break url.trim_end_matches("/api/info").to_owned();
+        if let Some(url) = line.strip_prefix("kmviz is up. Open ") {
+            break url.trim_end_matches('/').to_owned();
         }
     };
     std::thread::spawn(move || lines.for_each(drop));

@@ -11,6 +11,7 @@ pub mod error;
 pub mod info;
 pub mod kmindex;
 pub mod openapi;
+pub mod ops;
 pub mod plugins;
 pub mod query;
 pub mod sessions;
@@ -163,18 +164,29 @@ impl std::io::Write for ChunkWriter {
 /// Puts `router` behind HTTP basic authentication with `users` (name → password).
 pub fn require_basic_auth(router: Router, users: BTreeMap<String, String>) -> Router {
     let users = Arc::new(users);
+    let failures = Arc::new(AuthFailures::default());
     router.layer(axum::middleware::from_fn(
         move |request: Request, next: Next| {
-            let users = Arc::clone(&users);
+            let (users, failures) = (Arc::clone(&users), Arc::clone(&failures));
             async move {
+                let client = request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|info| info.0.ip());
                 if authorized(&request, &users) {
+                    failures.forget(client);
                     return next.run(request).await;
                 }
                 if request.headers().contains_key(header::AUTHORIZATION) {
                     // A wrong password: logged, and answered late so that guessing is slow
                     // (the delay holds no worker).
-                    tracing::warn!("authentication failed for {}", request.uri().path());
-                    tokio::time::sleep(FAILED_AUTH_DELAY).await;
+                    let (count, delay) = failures.count(client);
+                    tracing::warn!(
+                        "authentication failed for {} from {} ({count} in a row; answered in {delay:?})",
+                        request.uri().path(),
+                        client.map_or("an unknown client".to_owned(), |ip| ip.to_string()),
+                    );
+                    tokio::time::sleep(delay).await;
                 }
                 unauthorized()
             }
@@ -182,8 +194,48 @@ pub fn require_basic_auth(router: Router, users: BTreeMap<String, String>) -> Ro
     ))
 }
 
-/// How late a failed authentication is answered.
-const FAILED_AUTH_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+/// Failed authentications per client address: each one in a row doubles the delay of the
+/// answer, from [`FIRST_DELAY`] up to [`MOST_DELAY`]; a success, or [`FAILURES_KEPT`] of
+/// quiet, starts over.
+#[derive(Default)]
+struct AuthFailures(
+    std::sync::Mutex<
+        std::collections::HashMap<Option<std::net::IpAddr>, (u32, std::time::Instant)>,
+    >,
+);
+
+const FIRST_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+const MOST_DELAY: std::time::Duration = std::time::Duration::from_secs(8);
+const FAILURES_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl AuthFailures {
+    /// Counts a failure of `client`: how many in a row, and how late to answer it.
+    fn count(&self, client: Option<std::net::IpAddr>) -> (u32, std::time::Duration) {
+        let now = std::time::Instant::now();
+        let mut failures = self.0.lock().expect("not poisoned");
+        if failures.len() >= 100_000 {
+            // Many addresses (a botnet, IPv6): keep the recent ones.
+            failures.retain(|_, (_, last)| now.duration_since(*last) < FAILURES_KEPT);
+        }
+        let (count, last) = failures.entry(client).or_insert((0, now));
+        if now.duration_since(*last) >= FAILURES_KEPT {
+            *count = 0;
+        }
+        *count += 1;
+        *last = now;
+        let delay = FIRST_DELAY
+            .saturating_mul(1 << (*count - 1).min(4))
+            .min(MOST_DELAY);
+        (*count, delay)
+    }
+
+    fn forget(&self, client: Option<std::net::IpAddr>) {
+        let mut failures = self.0.lock().expect("not poisoned");
+        if !failures.is_empty() {
+            failures.remove(&client);
+        }
+    }
+}
 
 fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
     let Some(credentials) = request

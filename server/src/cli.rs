@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -18,8 +19,18 @@ use crate::kmindex::{self, Format, Index};
     about = "Explore sequence indexes from a browser"
 )]
 struct Cli {
+    /// How log lines are written (on standard error): for people, or one JSON object each
+    /// for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +63,12 @@ enum Command {
     /// Inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Exit 0 when URL answers 2xx within 5 s (a container's health check: the image has no
+    /// curl).
+    Health {
+        #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,11 +195,11 @@ struct BuildArgs {
 
 #[derive(Debug, Args)]
 struct Listen {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Address to listen on (the container image sets 0.0.0.0).
+    #[arg(long, env = "KMVIZ_ADDRESS", default_value = "127.0.0.1")]
     address: IpAddr,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, env = "KMVIZ_PORT", default_value_t = 8080)]
     port: u16,
 }
 
@@ -198,7 +215,7 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
 /// Runs the command line; errors are printed on standard error.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -208,13 +225,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KMVIZ_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        // The request's span (its `request_id`) is in each line's `span` and `spans`.
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -228,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
         } => demo(default_demo_dir(), crate::demo::DEFAULT_SEED, &listen),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
+        Command::Health { url } => health(&url),
         Command::Plugin(PluginCommand::Check { file }) => check_plugin(&file),
         Command::Plugin(PluginCommand::List { config }) => list_plugins(&config),
         Command::Plugin(PluginCommand::New { lang, name, dir }) => {
@@ -333,12 +355,14 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
     let instance = crate::instance::Instance::demo(&demo, &data_dir);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let (api, _jobs) = instance.start().await?;
+        let grace = Duration::from_secs(instance.server.shutdown_grace);
+        let (api, jobs) = instance.start().await?;
         let limits = crate::api::kmindex::Limits::default();
         let router = api.merge(crate::api::kmindex::router(index, limits));
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        eprintln!("\nkmviz demo is up. Open {base}/api/info");
+        let base = base_url(&listener)?;
+        eprintln!("\nkmviz demo is up. Open {base}/");
+        eprintln!("API: {base}/api/info (described at {base}/api/openapi.json)");
         eprintln!("Metadata: {}", demo.metadata.display());
         eprintln!("Example queries: {}", demo.queries.display());
         if let Some(example) = first_query(&demo.queries) {
@@ -350,9 +374,38 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
             );
             eprintln!("then: curl -s {base}/api/sessions/<session>\n");
         }
-        crate::serve(listener, router).await?;
+        crate::serve(listener, router, jobs.wind_down(grace)).await?;
         Ok(())
     })
+}
+
+fn health(url: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let response = client.get(url).send().await?;
+        if !response.status().is_success() {
+            bail!("{url}: {}", response.status());
+        }
+        Ok(())
+    })
+}
+
+/// The address to open the server at: a wildcard one (`0.0.0.0`, `::`) is not one a browser
+/// can open, so it becomes loopback.
+fn base_url(listener: &tokio::net::TcpListener) -> std::io::Result<String> {
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        });
+    }
+    Ok(format!("http://{address}"))
 }
 
 fn read_instance(file: &Path) -> anyhow::Result<crate::instance::Instance> {
@@ -369,10 +422,11 @@ fn serve_config(file: &Path, listen: &Listen) -> anyhow::Result<()> {
     let instance = read_instance(file)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let (router, _jobs) = instance.start().await?;
+        let grace = Duration::from_secs(instance.server.shutdown_grace);
+        let (router, jobs) = instance.start().await?;
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        eprintln!("kmviz is up: http://{}/api/info", listener.local_addr()?);
-        crate::serve(listener, router).await?;
+        eprintln!("kmviz is up. Open {}/", base_url(&listener)?);
+        crate::serve(listener, router, jobs.wind_down(grace)).await?;
         Ok(())
     })
 }
@@ -609,7 +663,7 @@ fn serve_index(args: &IndexServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listen = &args.listen;
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        crate::serve(listener, router).await?;
+        crate::serve(listener, router, async {}).await?;
         Ok(())
     })
 }

@@ -43,6 +43,8 @@ pub struct Config {
     #[serde(default)]
     pub sessions: SessionsConfig,
     #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
     pub ui: UiConfig,
     // kmviz 0.8 sections accepted and not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,6 +183,26 @@ impl Default for SessionsConfig {
         SessionsConfig {
             data_dir: None,
             retention_days: 30,
+        }
+    }
+}
+
+/// How the server runs for its operators.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `GET /metrics` in Prometheus' text format (behind the authentication when there is one).
+    pub metrics: bool,
+    /// Seconds running sessions may take to finish once the server is told to stop (SIGTERM,
+    /// ctrl-c); the rest are interrupted.
+    pub shutdown_grace: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            metrics: true,
+            shutdown_grace: 30,
         }
     }
 }

@@ -37,6 +37,19 @@ pub struct Database {
 }
 
 impl Database {
+    /// Whether the provider and the MetaDB answer now: the sub-indexes, and one metadata row.
+    pub async fn check(&self) -> Result<(), String> {
+        self.provider
+            .indexes()
+            .await
+            .map_err(|e| format!("provider: {e}"))?;
+        self.metadb
+            .page(0, 1)
+            .await
+            .map_err(|e| format!("metadata: {e}"))?;
+        Ok(())
+    }
+
     /// Opens the provider and the MetaDB `spec` names. A kmindex-server that does not answer
     /// yet is not an error: its queries fail until it does.
     pub async fn open(
@@ -315,10 +328,21 @@ impl Engine {
     pub async fn run(&self, query: &Query, run: &DatabaseRun) -> Result<PairResult, String> {
         let database = self.database(&run.name).map_err(|e| e.to_string())?;
         let limit = Duration::from_secs(self.settings.timeout);
-        match tokio::time::timeout(limit, self.run_unbounded(query, database, &run.options)).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} s", self.settings.timeout)),
+        let started = std::time::Instant::now();
+        let result =
+            match tokio::time::timeout(limit, self.run_unbounded(query, database, &run.options))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer within {} s", self.settings.timeout)),
+            };
+        let name = database.name.clone();
+        metrics::histogram!("kmviz_database_query_seconds", "database" => name.clone())
+            .record(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            metrics::counter!("kmviz_database_failures_total", "database" => name).increment(1);
         }
+        result
     }
 
     async fn run_unbounded(

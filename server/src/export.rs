@@ -77,8 +77,17 @@ fn file_name_part(text: &str) -> String {
         .collect()
 }
 
-/// Writes the ZIP download of `session` to `out`, as a stream (sizes after each file's data).
-pub fn zip(session: &Session, out: impl Write) -> Result<(), String> {
+/// What a ZIP holds besides the TSVs and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archive {
+    /// `session.json` too: the session download, which kmviz opens again.
+    Session,
+    /// Only the tables, as kmviz 0.8's query-and-download answers: the session stays stored.
+    Tables,
+}
+
+/// Writes the ZIP of `session` to `out`, as a stream (sizes after each file's data).
+pub fn zip(session: &Session, archive: Archive, out: impl Write) -> Result<(), String> {
     let mut writer = zip::ZipWriter::new_stream(out);
     // The fastest level: most of a download's time went to the compressor at the default
     // (6), for files a few percent smaller.
@@ -130,17 +139,19 @@ pub fn zip(session: &Session, out: impl Write) -> Result<(), String> {
             )),
         }
     }
-    writer
-        .start_file("session.json", options)
-        .map_err(|e| e.to_string())?;
-    // One write: the compressor pays a fixed cost per write, and serde writes in tiny pieces.
-    let json = serde_json::to_vec(session).map_err(|e| e.to_string())?;
-    writer.write_all(&json).map_err(|e| e.to_string())?;
+    if archive == Archive::Session {
+        writer
+            .start_file("session.json", options)
+            .map_err(|e| e.to_string())?;
+        // One write: the compressor pays a fixed cost per write, and serde writes in tiny pieces.
+        let json = serde_json::to_vec(session).map_err(|e| e.to_string())?;
+        writer.write_all(&json).map_err(|e| e.to_string())?;
+    }
     writer
         .start_file("README.md", options)
         .map_err(|e| e.to_string())?;
     writer
-        .write_all(readme(session, &listing).as_bytes())
+        .write_all(readme(session, archive, &listing).as_bytes())
         .map_err(|e| e.to_string())?;
     writer
         .finish()
@@ -150,7 +161,18 @@ pub fn zip(session: &Session, out: impl Write) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn readme(session: &Session, listing: &str) -> String {
+fn readme(session: &Session, archive: Archive, listing: &str) -> String {
+    let whole = match archive {
+        Archive::Session => "`session.json` holds everything, the per-k-mer values included (as \
+                             `[value, count]`\nruns); kmviz reloads it.\n"
+            .to_owned(),
+        Archive::Tables => format!(
+            "The server keeps the session: `GET /api/sessions/{}/download` answers these files\n\
+             with `session.json`, which holds everything (the per-k-mer values included) and\n\
+             which kmviz reloads.\n",
+            session.id
+        ),
+    };
     format!(
         "# kmviz session {id}\n\n\
          One tab-separated file per (query, database): the samples found, best first, with\n\
@@ -159,9 +181,7 @@ fn readme(session: &Session, listing: &str) -> String {
          by a found k-mer), for abundance indexes `CovYK` (mean abundance per k-mer) and `CovYB`\n\
          (mean abundance per base), then the sample's metadata.\n\n\
          ## Files\n\n{listing}\n\
-         ## Session\n\n\
-         `session.json` holds everything, the per-k-mer values included (as `[value, count]`\n\
-         runs); kmviz reloads it.\n",
+         ## Session\n\n{whole}",
         id = session.id
     )
 }

@@ -10,7 +10,9 @@ use anyhow::Context;
 use axum::Router;
 
 use crate::api::{self, AppState, Settings};
-use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec};
+use crate::config::{
+    Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec, ServerConfig,
+};
 use crate::engine::Engine;
 use crate::jobs::Jobs;
 use crate::plugin::{PluginSpec, Plugins};
@@ -30,6 +32,7 @@ pub struct Instance {
     /// HTTP basic credentials (user → password); everything is open without.
     pub users: Option<BTreeMap<String, String>>,
     pub plugins: Vec<PluginSpec>,
+    pub server: ServerConfig,
 }
 
 impl Instance {
@@ -53,6 +56,7 @@ impl Instance {
                 .map_or_else(default_data_dir, |d| base.join(d)),
             retention_days: config.sessions.retention_days,
             site: crate::web::default_site(),
+            server: config.server.clone(),
             users: match &config.auth {
                 Some(Auth::Users(users)) => Some(users.clone()),
                 _ => None,
@@ -144,11 +148,14 @@ impl Instance {
         }
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
         jobs.keep_for(Duration::from_secs(self.retention_days * 86_400));
-        let mut router = api::router(AppState {
+        crate::metrics::install();
+        let state = AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(self.settings),
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
-        });
+        };
+        let mut router = api::router(state.clone())
+            .merge(api::ops::router(self.server.metrics).with_state(state));
         match crate::web::router(&self.site) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(
@@ -156,10 +163,12 @@ impl Instance {
                 self.site.display()
             ),
         }
+        router = router.route_layer(axum::middleware::from_fn(crate::metrics::remember_route));
         if let Some(users) = self.users {
             router = api::require_basic_auth(router, users);
         }
-        Ok((router, jobs))
+        // Open to probes (a container's health check has no password); it tells nothing.
+        Ok((router.merge(api::ops::health_router()), jobs))
     }
 }
 

@@ -23,25 +23,29 @@ pub struct Jobs {
     running: Mutex<HashMap<String, Running>>,
     /// Sessions that ended lately, as they ended: the client that watched one end, and asks
     /// for it next, is answered without reading it back from the store.
-    ended: Mutex<VecDeque<Session>>,
+    ended: Mutex<VecDeque<Arc<Session>>>,
 }
+
+/// Why a pair has no result when the server stopped before it finished.
+pub const INTERRUPTED: &str = "the server stopped before this pair finished";
 
 /// How many ended sessions are kept in memory, and the most hits one may have to be kept.
 const ENDED_KEPT: usize = 16;
 const ENDED_MAX_HITS: usize = 50_000;
 
-/// A running session: its current state, shared with watchers.
+/// A running session: its current state, shared with watchers. Readers share it (`Arc`), and
+/// a change copies it only while one of them holds it.
 #[derive(Debug)]
 struct Running {
-    session: watch::Sender<Session>,
+    session: watch::Sender<Arc<Session>>,
     task: AbortHandle,
 }
 
 /// What a watcher sees of a session: its state now, and (while it runs) its updates.
 #[derive(Debug)]
 pub enum Watch {
-    Running(watch::Receiver<Session>),
-    Finished(Session),
+    Running(watch::Receiver<Arc<Session>>),
+    Finished(Arc<Session>),
 }
 
 impl Jobs {
@@ -58,6 +62,10 @@ impl Jobs {
 
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
     }
 
     /// Stores a new session for `queries` × `databases` and starts its job; returns the
@@ -88,9 +96,18 @@ impl Jobs {
             pairs,
         };
         self.store.create(&session).await?;
-        let (sender, _) = watch::channel(session.clone());
+        tracing::info!(
+            "session {}: {} queries × {} databases",
+            session.id,
+            session.queries.len(),
+            session.databases.len()
+        );
+        metrics::gauge!("kmviz_sessions_running").increment(1);
+        let (sender, _) = watch::channel(Arc::new(session.clone()));
         let mut running = self.running.lock().expect("not poisoned");
-        let task = tokio::spawn(Arc::clone(self).run(session.clone()));
+        // In the submitting request's span: the job's log lines name that request.
+        let job = tracing::Instrument::in_current_span(Arc::clone(self).run(session.clone()));
+        let task = tokio::spawn(job);
         running.insert(
             session.id.clone(),
             Running {
@@ -124,6 +141,14 @@ impl Jobs {
                 }
             };
             let mut pair = session.pairs[position].clone();
+            if let Err(error) = &outcome {
+                tracing::warn!(
+                    "session {}: query '{}' on database '{}': {error}",
+                    session.id,
+                    pair.query,
+                    pair.database
+                );
+            }
             match outcome {
                 Ok(result) => {
                     pair.state = PairState::Done;
@@ -134,10 +159,18 @@ impl Jobs {
                     pair.error = Some(error);
                 }
             }
-            if let Err(e) = self.store.save_pair(&session.id, position, &pair).await {
+            metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);
+            let pair = Arc::new(pair);
+            if let Err(e) = self
+                .store
+                .save_pair(&session.id, position, Arc::clone(&pair))
+                .await
+            {
                 tracing::error!("session {}: {e}", session.id);
             }
-            self.update(&session.id, |s| s.pairs[position] = pair);
+            self.update(&session.id, |s| {
+                s.pairs[position] = Arc::unwrap_or_clone(pair)
+            });
         }
         self.finish(&session.id, Status::Done).await;
     }
@@ -148,7 +181,7 @@ impl Jobs {
             running.session.send_if_modified(|session| {
                 let open = session.status == Status::Running;
                 if open {
-                    change(session);
+                    change(Arc::make_mut(session));
                 }
                 open
             });
@@ -172,17 +205,26 @@ impl Jobs {
                 job.task.abort();
             }
             job.session.send_modify(|session| {
+                let session = Arc::make_mut(session);
                 for (position, pair) in session.pairs.iter_mut().enumerate() {
                     if pair.state == PairState::Pending {
-                        pair.state = PairState::Cancelled;
-                        cancelled.push((position, pair.clone()));
+                        if status == Status::Interrupted {
+                            pair.state = PairState::Failed;
+                            pair.error = Some(INTERRUPTED.to_owned());
+                        } else {
+                            pair.state = PairState::Cancelled;
+                        }
+                        cancelled.push((position, Arc::new(pair.clone())));
                     }
                 }
                 session.status = status;
             });
         }
+        metrics::gauge!("kmviz_sessions_running").decrement(1);
+        metrics::counter!("kmviz_sessions_total", "status" => status.as_str()).increment(1);
         for (position, pair) in &cancelled {
-            if let Err(e) = self.store.save_pair(id, *position, pair).await {
+            metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);
+            if let Err(e) = self.store.save_pair(id, *position, Arc::clone(pair)).await {
                 tracing::error!("session {id}: {e}");
             }
         }
@@ -204,22 +246,57 @@ impl Jobs {
                 if ended.len() == ENDED_KEPT {
                     ended.pop_front();
                 }
-                ended.push_back(session.clone());
+                ended.push_back(Arc::clone(&*session));
             }
         }
         true
     }
 
+    /// For a stop: lets the running jobs finish for up to `grace`, then interrupts the others
+    /// (their unfinished pairs fail, as when a stopped server starts again).
+    pub async fn wind_down(&self, grace: Duration) {
+        let watched: Vec<_> = {
+            let running = self.running.lock().expect("not poisoned");
+            running.values().map(|r| r.session.subscribe()).collect()
+        };
+        if watched.is_empty() {
+            return;
+        }
+        tracing::info!(
+            "waiting up to {grace:?} for {} running sessions",
+            watched.len()
+        );
+        let ended = watched.into_iter().map(|mut receiver| async move {
+            // The sender is dropped when the job ends.
+            while receiver.changed().await.is_ok() {}
+        });
+        let all = futures_util::future::join_all(ended);
+        if tokio::time::timeout(grace, all).await.is_ok() {
+            return;
+        }
+        let ids: Vec<String> = self
+            .running
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .cloned()
+            .collect();
+        for id in &ids {
+            self.finish(id, Status::Interrupted).await;
+        }
+        tracing::warn!("{} sessions interrupted by the stop", ids.len());
+    }
+
     /// Cancels session `id`'s job; returns the session as it ended, or `None` if unknown.
-    pub async fn cancel(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    pub async fn cancel(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
         self.finish(id, Status::Cancelled).await;
-        self.store.load(id).await
+        Ok(self.store.load(id).await?.map(Arc::new))
     }
 
     /// Session `id` as it is now.
-    pub async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
         Ok(match self.watch(id).await? {
-            Some(Watch::Running(receiver)) => Some(receiver.borrow().clone()),
+            Some(Watch::Running(receiver)) => Some(Arc::clone(&receiver.borrow())),
             Some(Watch::Finished(session)) => Some(session),
             None => None,
         })
@@ -232,23 +309,27 @@ impl Jobs {
         }
         let ended = {
             let ended = self.ended.lock().expect("not poisoned");
-            ended.iter().find(|s| s.id == id).cloned()
+            ended.iter().find(|s| s.id == id).map(Arc::clone)
         };
         if let Some(session) = ended {
             return Ok(Some(Watch::Finished(session)));
         }
-        Ok(self.store.load(id).await?.map(Watch::Finished))
+        Ok(self
+            .store
+            .load(id)
+            .await?
+            .map(|s| Watch::Finished(Arc::new(s))))
     }
 
     /// Session `id` once its job has ended.
-    pub async fn finished(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    pub async fn finished(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
         match self.watch(id).await? {
             Some(Watch::Running(mut receiver)) => {
                 // The sender is dropped when the job ends (or is cancelled).
                 while receiver.changed().await.is_ok() {}
-                let last = receiver.borrow().clone();
+                let last = Arc::clone(&receiver.borrow());
                 if last.status == Status::Running {
-                    return self.store.load(id).await;
+                    return Ok(self.store.load(id).await?.map(Arc::new));
                 }
                 Ok(Some(last))
             }
@@ -287,7 +368,5 @@ fn now() -> u64 {
 
 /// 128 random bits: session ids are shared as links, so they must not be guessable.
 fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the system has a random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::random_hex(16)
 }

@@ -16,6 +16,7 @@ pub mod instance;
 pub mod jobs;
 pub mod kmindex;
 pub mod metadb;
+pub mod metrics;
 pub mod plugin;
 pub mod provider;
 pub mod session;
@@ -33,10 +34,29 @@ const MAX_CONNECTIONS: usize = 512;
 /// A client has this long to send a request's headers, and between two pieces of its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until ctrl-c (or forever in tests, where the task is dropped).
+/// How long answers under way may take to end once the server stops (after `wind_down`).
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Resolves on ctrl-c or SIGTERM (what `docker stop` and service managers send).
+pub async fn stop_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+/// Serves `router` on `listener` until [`stop_signal`]; then stops accepting, runs
+/// `wind_down` (running jobs finish or are interrupted) while the answers under way end, and
+/// returns once they have (or after [`DRAIN_TIME`] more).
 /// Slow clients are dropped: headers not complete within [`READ_TIMEOUT`], bodies that stall
 /// as long; connections are capped at [`MAX_CONNECTIONS`] so that the descriptors last.
-pub async fn serve(listener: TcpListener, router: axum::Router) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    wind_down: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
@@ -47,13 +67,13 @@ pub async fn serve(listener: TcpListener, router: axum::Router) -> std::io::Resu
     ));
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stopping = std::pin::pin!(stop_signal());
     loop {
         let permit = Arc::clone(&connections)
             .acquire_owned()
             .await
             .expect("never closed");
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // Out of descriptors, say: the connection is lost, the server goes on.
@@ -63,15 +83,20 @@ pub async fn serve(listener: TcpListener, router: axum::Router) -> std::io::Resu
                     continue;
                 }
             },
-            _ = &mut ctrl_c => break,
+            _ = &mut stopping => break,
         };
         // Without it, small answers wait for the peer's delayed ACK (40 ms on Linux).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
         let service = TowerToHyperService::new(router.clone().map_request(
-            |request: axum::http::Request<hyper::body::Incoming>| {
-                request.map(axum::body::Body::new)
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                // Who is asking (per-client slowdowns of failed authentications).
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
             },
         ));
         let mut stopped = stopped.clone();
@@ -93,10 +118,24 @@ pub async fn serve(listener: TcpListener, router: axum::Router) -> std::io::Resu
             drop(permit);
         });
     }
+    tracing::info!("stopping: no new connections");
+    drop(listener);
     // Answers under way are finished; idle connections are closed.
     let _ = stop.send(true);
-    let _ = connections.acquire_many(MAX_CONNECTIONS as u32).await;
+    wind_down.await;
+    let drained =
+        tokio::time::timeout(DRAIN_TIME, connections.acquire_many(MAX_CONNECTIONS as u32)).await;
+    if drained.is_err() {
+        tracing::warn!("answers still under way after {DRAIN_TIME:?} were cut");
+    }
     Ok(())
+}
+
+/// `bytes` random bytes, in hex.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    getrandom::fill(&mut random).expect("the system has a random source");
+    random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Binds `address`, logs where the server listens and returns the listener.

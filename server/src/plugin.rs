@@ -497,13 +497,22 @@ impl Plugin {
         call: impl for<'a> FnOnce(&'a mut Store<State>, &'a W::Instance) -> Call<'a, Result<T, String>>,
     ) -> Result<Result<T, String>, PluginError> {
         let limit = Duration::from_millis(self.spec.grants.timeout_ms);
-        match tokio::time::timeout(limit, self.call_unbounded(pre, interface, call)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(self.fail(format!(
-                "stopped after its time limit of {} ms",
-                self.spec.grants.timeout_ms
-            ))),
-        }
+        let (outcome, answer) =
+            match tokio::time::timeout(limit, self.call_unbounded(pre, interface, call)).await {
+                Ok(Ok(Ok(answer))) => ("ok", Ok(Ok(answer))),
+                Ok(Ok(Err(refusal))) => ("error", Ok(Err(refusal))),
+                Ok(Err(failure)) => ("failed", Err(failure)),
+                Err(_) => (
+                    "timeout",
+                    Err(self.fail(format!(
+                        "stopped after its time limit of {} ms",
+                        self.spec.grants.timeout_ms
+                    ))),
+                ),
+            };
+        metrics::counter!("kmviz_plugin_calls_total", "plugin" => self.spec.name.clone(), "outcome" => outcome)
+            .increment(1);
+        answer
     }
 
     async fn call_unbounded<W: World, T: Send>(

@@ -783,6 +783,21 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
     let response = post_form(&server, "/api/query/parquet", form).await;
     assert_eq!(response.status(), 200);
     let files = unzip(&response.bytes().await.unwrap());
+    // As kmviz 0.8's: the tables; the session stays stored, its download has session.json.
+    let names: BTreeSet<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(names, BTreeSet::from(["README.md", "x__parquet.tsv"]));
+    let id = files["README.md"]
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# kmviz session "))
+        .unwrap()
+        .to_owned();
+    let response = client()
+        .get(server.url(&format!("/api/sessions/{id}/download")))
+        .send()
+        .await
+        .unwrap();
+    assert!(unzip(&response.bytes().await.unwrap()).contains_key("session.json"));
     let tsv = &files["x__parquet.tsv"];
     assert!(
         tsv.lines()
@@ -1102,6 +1117,9 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
     assert_eq!(
         paths,
         BTreeSet::from([
+            "/healthz",
+            "/readyz",
+            "/metrics",
             "/api/info",
             "/api/databases/{db}/metadata",
             "/api/query",

@@ -163,8 +163,9 @@ fn kmviz_demo_serves_the_survey() {
         .expect("the demo says where to open it");
     // Keep draining what the server logs.
     std::thread::spawn(move || stderr.for_each(drop));
-    let info: serde_json::Value = reqwest::blocking_get(&url);
-    let base = url.strip_suffix("/api/info").unwrap();
+    // The app first: a browser opens it.
+    let base = url.strip_suffix('/').expect("the app's address");
+    let info: serde_json::Value = reqwest::blocking_get(&format!("{base}/api/info"));
     let infos: serde_json::Value = reqwest::blocking_get(&format!("{base}/kmindex/infos"));
     child.kill().unwrap();
     child.wait().unwrap();

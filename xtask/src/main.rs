@@ -21,6 +21,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -35,6 +36,9 @@ fn main() -> ExitCode {
             run("cargo", &all)
         }),
         Some("plugins") => plugins().map(|dir| eprintln!("xtask: plugins in {}", dir.display())),
+        Some("test-image") => image_test(&std::env::temp_dir()),
+        Some("image") => image()
+            .map(|tool| eprintln!("xtask: built {IMAGE}; run it: {tool} run -p 8080:8080 {IMAGE}")),
         Some("bench-app") => web()
             .and_then(|()| run("cargo", &["build", "--locked", "-p", "kmviz"]))
             .and_then(|()| node_script("bench.mjs", &std::env::temp_dir())),
@@ -53,7 +57,10 @@ fn main() -> ExitCode {
                 .then_some(())
                 .ok_or_else(|| format!("the e2e bench failed ({status})"))
         }),
-        _ => Err("usage: cargo xtask test|web|run|plugins|bench-app|bench-e2e".to_owned()),
+        _ => Err(
+            "usage: cargo xtask test|web|run|image|test-image|plugins|bench-app|bench-e2e"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,7 +101,7 @@ fn test() -> Result<(), String> {
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     let outcome = if status.success() {
-        node_script("app.test.mjs", &scratch)
+        node_script("app.test.mjs", &scratch).and_then(|()| image_test(&scratch))
     } else {
         Err(format!("cargo test failed ({status})"))
     };
@@ -326,6 +333,284 @@ fn web() -> Result<(), String> {
         size("pkg/app_bg.wasm") / 1024,
         size("pkg/app_bg.wasm.gz") / 1024
     );
+    Ok(())
+}
+
+/// The container image's name.
+const IMAGE: &str = "localhost/kmviz:latest";
+const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// Builds the container image (see `Dockerfile`) with docker when its daemon answers, else
+/// with podman (installed from apt when missing); returns the tool's name.
+fn image() -> Result<&'static str, String> {
+    web()?;
+    ensure_rust_target(MUSL_TARGET)?;
+    // musl-gcc: for the C that crates compile (SQLite).
+    ensure_debian_packages(&[("musl-tools", "/usr/bin/musl-gcc")])?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "kmviz",
+            "--bin",
+            "kmviz",
+            "--target",
+            MUSL_TARGET,
+        ],
+    )?;
+    // The build context: the binary, the app (with the demo's plugins), an empty data folder.
+    let context = target_dir().join("image");
+    let _ = std::fs::remove_dir_all(&context);
+    let fail = |e: std::io::Error| format!("{}: {e}", context.display());
+    std::fs::create_dir_all(context.join("data")).map_err(fail)?;
+    let binary = target_dir().join(MUSL_TARGET).join("release/kmviz");
+    std::fs::copy(&binary, context.join("kmviz"))
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    copy_tree(&root().join("site"), &context.join("site"))?;
+    let tool = container_tool()?;
+    let dockerfile = root().join("Dockerfile");
+    let (dockerfile, context) = (dockerfile.to_string_lossy(), context.to_string_lossy());
+    let mut args = container_flags(tool);
+    // Docker's format: OCI images have no HEALTHCHECK.
+    args.extend([
+        "build",
+        "--format",
+        "docker",
+        "-t",
+        IMAGE,
+        "-f",
+        &dockerfile,
+        &context,
+    ]);
+    if tool == "docker" {
+        args.retain(|a| !matches!(*a, "--format" | "docker"));
+    }
+    run(tool, &args)?;
+    Ok(tool)
+}
+
+/// docker when its daemon answers, else podman (from apt, with runc, when missing).
+fn container_tool() -> Result<&'static str, String> {
+    let docker_up = Command::new("docker")
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if docker_up {
+        return Ok("docker");
+    }
+    ensure_debian_packages(&[("podman", "/usr/bin/podman"), ("runc", "/usr/sbin/runc")])?;
+    Ok("podman")
+}
+
+/// Flags the tool needs before its command on these machines: podman's default runtime
+/// (crun) refuses hybrid cgroups, where runc and cgroupfs work.
+fn container_flags(tool: &str) -> Vec<&'static str> {
+    if tool == "podman" {
+        vec!["--runtime", "runc", "--cgroup-manager=cgroupfs"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Builds the image and runs it as the README says, checked through the published port: the
+/// demo (its API and the app in Chromium, `e2e/image.test.mjs`), then a configuration mounted
+/// read-only with the fixture index; each stopped with SIGTERM. Prints the image's size and
+/// the times to answer and to stop.
+fn image_test(scratch: &Path) -> Result<(), String> {
+    let tool = image()?;
+    let demo = Container::run(tool, "demo", &[], &[])?;
+    let checked = demo.answered().and_then(|()| {
+        // The demo prints a query of its survey: the test sends it.
+        let logs = demo.logs()?;
+        let query = logs
+            .lines()
+            .find_map(|l| {
+                l.split_once(" -d '")
+                    .map(|(_, json)| json.trim_end_matches('\''))
+            })
+            .ok_or("the demo printed no example query")?;
+        let status = Command::new("node")
+            .arg(root().join("e2e/image.test.mjs"))
+            .env("KMVIZ_URL", format!("http://127.0.0.1:{}", demo.port))
+            .env("KMVIZ_QUERY", query)
+            .env("TMPDIR", scratch)
+            .status()
+            .map_err(|e| format!("cannot run node: {e}"))?;
+        status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("e2e/image.test.mjs failed ({status})"))
+    });
+    demo.stop()?;
+    checked?;
+
+    // `run -v ./conf:/conf:ro IMAGE serve --config /conf/kmviz.toml`, the index mounted too.
+    let conf = scratch.join("image-conf");
+    let fail = |e: std::io::Error| format!("{}: {e}", conf.display());
+    std::fs::create_dir_all(&conf).map_err(fail)?;
+    let samples: String = (0..16).map(|i| format!("D{i}\tsite{i}\n")).collect();
+    std::fs::write(conf.join("meta.tsv"), format!("Sample\tSite\n{samples}")).map_err(fail)?;
+    std::fs::write(
+        conf.join("kmviz.toml"),
+        "[databases.fixture]\ntype = \"kmindex\"\nparams = { index_path = \"/indexes/index\" }\n\
+         metadata = { type = \"tsv\", params = { path = \"meta.tsv\", idx = \"Sample\" } }\n",
+    )
+    .map_err(fail)?;
+    let shared =
+        std::env::var_os("KMVIZ_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
+    let mounts = [
+        format!("{}:/conf:ro", conf.display()),
+        format!(
+            "{}:/indexes:ro",
+            shared.join("fixtures/kmindex/indexes").display()
+        ),
+    ];
+    let served = Container::run(
+        tool,
+        "conf",
+        &["-v", &mounts[0], "-v", &mounts[1]],
+        &["serve", "--config", "/conf/kmviz.toml"],
+    )?;
+    let checked = served
+        .answered()
+        .and_then(|()| match http_status(served.port, "/readyz") {
+            Some(200) => Ok(()),
+            other => Err(format!("the configured container is not ready ({other:?})")),
+        });
+    served.stop()?;
+    checked?;
+
+    let mut size = container_flags(tool);
+    size.extend(["image", "inspect", "--format", "{{.Size}}", IMAGE]);
+    if let Ok(out) = Command::new(tool).args(&size).output() {
+        let bytes: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0.0);
+        eprintln!("xtask: the image is {:.1} MB", bytes / 1e6);
+    }
+    Ok(())
+}
+
+/// A container of the image, published on a free loopback port.
+struct Container {
+    tool: &'static str,
+    name: String,
+    port: u16,
+    started: Instant,
+}
+
+impl Container {
+    fn run(
+        tool: &'static str,
+        tag: &str,
+        options: &[&str],
+        command: &[&str],
+    ) -> Result<Container, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let name = format!("kmviz-test-{tag}-{}", std::process::id());
+        let publish = format!("127.0.0.1:{port}:8080");
+        let mut args = container_flags(tool);
+        args.extend(["run", "-d", "--rm", "--name", &name, "-p", &publish]);
+        args.extend([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ]);
+        args.extend(options);
+        args.push(IMAGE);
+        args.extend(command);
+        let started = Instant::now();
+        run(tool, &args)?;
+        Ok(Container {
+            tool,
+            name,
+            port,
+            started,
+        })
+    }
+
+    /// Waits for `GET /healthz` (120 s at most).
+    fn answered(&self) -> Result<(), String> {
+        while self.started.elapsed() < Duration::from_secs(120) {
+            if http_status(self.port, "/healthz") == Some(200) {
+                eprintln!(
+                    "xtask: {} answered {:.1?} after `{} run`",
+                    self.name,
+                    self.started.elapsed(),
+                    self.tool
+                );
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("{} did not answer within 120 s", self.name))
+    }
+
+    fn logs(&self) -> Result<String, String> {
+        let mut args = container_flags(self.tool);
+        args.extend(["logs", &self.name]);
+        let out = Command::new(self.tool)
+            .args(&args)
+            .output()
+            .map_err(|e| format!("{} logs: {e}", self.tool))?;
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// SIGTERM, then (after 20 s) SIGKILL: an error when it took that.
+    fn stop(&self) -> Result<(), String> {
+        let stopping = Instant::now();
+        let mut args = container_flags(self.tool);
+        args.extend(["stop", "-t", "20", &self.name]);
+        run(self.tool, &args)?;
+        let took = stopping.elapsed();
+        eprintln!("xtask: {} stopped {took:.1?} after SIGTERM", self.name);
+        if took >= Duration::from_secs(20) {
+            return Err(format!("{} did not stop on SIGTERM", self.name));
+        }
+        Ok(())
+    }
+}
+
+/// The status of `GET path` on the loopback `port`, if it answers.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::Read;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Copies the folder `from` to `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    let fail = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    std::fs::create_dir_all(to).map_err(|e| fail(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| fail(from, e))? {
+        let entry = entry.map_err(|e| fail(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry
+            .file_type()
+            .map_err(|e| fail(&entry.path(), e))?
+            .is_dir()
+        {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(|e| fail(&entry.path(), e))?;
+        }
+    }
     Ok(())
 }
 

@@ -29,6 +29,30 @@ pub enum PairState {
     Cancelled,
 }
 
+impl Status {
+    /// Its name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Cancelled => "cancelled",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl PairState {
+    /// Its name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairState::Pending => "pending",
+            PairState::Done => "done",
+            PairState::Failed => "failed",
+            PairState::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// A database chosen for a session and the option values it ran with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseRun {
@@ -175,6 +199,22 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_json_names() {
+        use Status::*;
+        for status in [Running, Done, Cancelled, Interrupted] {
+            assert_eq!(serde_json::json!(status), status.as_str());
+        }
+        for state in [
+            PairState::Pending,
+            PairState::Done,
+            PairState::Failed,
+            PairState::Cancelled,
+        ] {
+            assert_eq!(serde_json::json!(state), state.as_str());
+        }
+    }
 
     #[test]
     fn values_keep_their_type_through_json() {

@@ -1,5 +1,6 @@
-//! What every answer of a kmviz server gets, whatever route made it: security headers, and
-//! state-changing requests from other sites refused.
+//! What every request to a kmviz server gets, whatever route answers it: a request id (in
+//! the answer's `x-request-id` and in every log line of the request), metrics, security
+//! headers, and state-changing requests from other sites refused.
 
 use axum::Router;
 use axum::extract::Request;
@@ -42,6 +43,34 @@ pub fn guard(router: Router) -> Router {
             router.layer(SetResponseHeaderLayer::if_not_present(name, value))
         })
         .layer(axum::middleware::from_fn(refuse_cross_site))
+        .layer(axum::middleware::from_fn(crate::metrics::record_request))
+        .layer(axum::middleware::from_fn(with_request_id))
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Runs the request in a span that names it: the client's `x-request-id` when it is a short
+/// printable token (a proxy's), else a new one; the answer echoes it.
+async fn with_request_id(request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned);
+    // 64 random bits: unique enough to find a request's lines in a day of logs.
+    let id = given.unwrap_or_else(|| crate::random_hex(8));
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// Refuses a state-changing request that a page of another site made the browser send (a

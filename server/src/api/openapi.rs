@@ -31,6 +31,24 @@ pub fn document() -> Value {
             "description": "Query sequence indexes, join the samples found with their metadata, keep the results as sessions."
         },
         "paths": {
+            "/healthz": {"get": {
+                "summary": "The process answers (open without credentials, for probes)",
+                "responses": {"200": {"description": "`{\"ok\": true}`", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }},
+            "/readyz": {"get": {
+                "summary": "Every database answers (its sub-indexes, one metadata row) and the session store takes writes",
+                "responses": {
+                    "200": {"description": "`ready`, `store` and `databases` (name → `ok`, `error`)", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "503": {"description": "not ready: the same body says what is not", "content": {"application/json": {"schema": {"type": "object"}}}}
+                }
+            }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics (text format 0.0.4): requests, sessions, pairs, databases, plugins, lookups, store size",
+                "responses": {
+                    "200": {"description": "the metrics", "content": {"text/plain": {}}},
+                    "404": error("metrics are off in the configuration")
+                }
+            }},
             "/api/info": {"get": {
                 "summary": "Databases (provider kind, sub-indexes with k-mer size and sample count, metadata columns and geodata, option schemas, presets), input limits, app settings, plugin tabs and branding (home page, help, stylesheets)",
                 "responses": {"200": {"description": "the instance", "content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -78,7 +96,7 @@ pub fn document() -> Value {
                     "required": ["fastx"]
                 }}}},
                 "responses": {
-                    "200": {"description": "the session's ZIP", "content": {"application/zip": {}}},
+                    "200": {"description": "the ZIP: one TSV per query and README.md (the session is kept: its download adds session.json)", "content": {"application/zip": {}}},
                     "400": error("bad request"),
                     "413": error("body too large")
                 }

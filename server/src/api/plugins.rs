@@ -51,8 +51,12 @@ async fn tab(
         ))));
     }
     let one = Session {
+        id: session.id.clone(),
+        created: session.created,
+        status: session.status,
+        queries: session.queries.clone(),
+        databases: session.databases.clone(),
         pairs: vec![result.clone()],
-        ..session.clone()
     };
     let stream = super::off_runtime(move || {
         let mut stream = Vec::new();

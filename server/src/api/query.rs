@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::ApiError;
 use crate::engine::{Engine, Selection};
+use crate::export::Archive;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -215,5 +216,5 @@ async fn submit_for_zip(
         .finished(&session.id)
         .await?
         .ok_or_else(|| ApiError::internal("the session vanished"))?;
-    Ok(super::sessions::zip_download(session))
+    Ok(super::sessions::zip_download(session, Archive::Tables))
 }

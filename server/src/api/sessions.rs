@@ -6,6 +6,7 @@
 //! `GET /api/sessions/{id}/download` (ZIP).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use app::model::session::{Hit, PairState, Progress, Session, Status};
 use axum::extract::{Path, Query, State};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::{AppState, streamed};
+use crate::export::Archive;
 use crate::jobs::Watch;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -59,19 +61,51 @@ async fn session(
             crate::export::arrow_stream(&session, out)
         }));
     }
-    Ok(session_json(session, asked.vectors))
+    Ok(session_json(session, asked.vectors, accepts_gzip(&headers)))
 }
 
-/// `session` as JSON, with the per-k-mer values or without.
-fn session_json(session: Session, vectors: bool) -> Response {
-    streamed("application/json", None, move |out| {
+/// `session` as JSON, with the per-k-mer values or without; gzipped (fastest level) as it is
+/// written when `gzip`, so that compressing it holds no async worker either.
+fn session_json(session: Arc<Session>, vectors: bool, gzip: bool) -> Response {
+    let encoding = gzip.then(|| (header::CONTENT_ENCODING, "gzip".to_owned()));
+    streamed("application/json", encoding, move |out| {
+        let stripped;
         let session = if vectors {
-            session
+            &*session
         } else {
-            session.without_vectors()
+            stripped = Arc::unwrap_or_clone(session).without_vectors();
+            &stripped
         };
-        serde_json::to_writer(out, &session).map_err(|e| e.to_string())
+        if gzip {
+            // In large pieces: the compressor pays a fixed cost per write.
+            let out = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+            serde_json::to_writer(&mut out, &session).map_err(|e| e.to_string())?;
+            let out = out.into_inner().map_err(|e| e.to_string())?;
+            out.finish().map(drop).map_err(|e| e.to_string())
+        } else {
+            serde_json::to_writer(out, &session).map_err(|e| e.to_string())
+        }
     })
+}
+
+/// Whether `Accept-Encoding` takes gzip (`gzip` or `*`, not at `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 /// Names one hit of a session.
@@ -97,12 +131,12 @@ async fn hit(
         .ok_or_else(|| unknown(&session_id))?;
     session
         .pairs
-        .into_iter()
+        .iter()
         .filter(|p| p.query == key.query && p.database == key.database)
-        .filter_map(|p| p.result)
-        .flat_map(|r| r.hits)
+        .filter_map(|p| p.result.as_ref())
+        .flat_map(|r| &r.hits)
         .find(|h| h.index == key.index && h.id == key.id)
-        .map(Json)
+        .map(|h| Json(h.clone()))
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "session '{session_id}' has no hit '{}' in index '{}' for query '{}' on database '{}'",
@@ -117,7 +151,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = state.jobs.cancel(&id).await?.ok_or_else(|| unknown(&id))?;
-    Ok(session_json(session, false))
+    Ok(session_json(session, false, false))
 }
 
 /// One progress event: the session's status, counts, and the pairs whose state changed since
@@ -231,15 +265,15 @@ async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
-    Ok(zip_download(session))
+    Ok(zip_download(session, Archive::Session))
 }
 
-/// The ZIP download of `session`, written as it is sent.
-pub(super) fn zip_download(session: Session) -> Response {
+/// The ZIP of `session`, written as it is sent.
+pub(super) fn zip_download(session: Arc<Session>, archive: Archive) -> Response {
     let disposition = format!("attachment; filename=\"kmviz-{}.zip\"", session.id);
     streamed(
         "application/zip",
         Some((header::CONTENT_DISPOSITION, disposition)),
-        move |out| crate::export::zip(&session, out),
+        move |out| crate::export::zip(&session, archive, out),
     )
 }

@@ -278,6 +278,7 @@ impl SubIndex {
                     self.read_rows(&hasher, seq, first..last + z, &mut slots, &mut rows);
                     answer.add(&rows, z);
                 }
+                metrics::counter!("kmviz_smer_lookups_total").increment((nb_kmers + z) as u64);
                 Ok(answer.finish())
             })
             .collect()

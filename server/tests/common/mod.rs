@@ -109,6 +109,28 @@ pub fn random_dna(mut seed: u64, n: usize) -> String {
         .collect()
 }
 
+/// Writes `kmviz.toml` in `dir` (returned) with one database, `fixture`, on the fixture index
+/// and a TSV of its samples (`Sample`, `Site`), sessions in `dir/sessions`, and no `[input]`
+/// or `[api]` section: the defaults apply. `extra` is more TOML.
+pub fn fixture_config(dir: &Path, extra: &str) -> PathBuf {
+    let mut tsv = String::from("Sample\tSite\n");
+    for i in 0..16 {
+        tsv.push_str(&format!("D{i}\tsite{i}\n"));
+    }
+    std::fs::write(dir.join("meta.tsv"), tsv).unwrap();
+    let config = format!(
+        "[databases.fixture]\ntype = \"kmindex\"\nparams = {{ index_path = \"{}\" }}\n\
+         metadata = {{ type = \"tsv\", params = {{ path = \"{}\", idx = \"Sample\" }} }}\n\
+         {extra}\n[sessions]\ndata_dir = \"{}\"\n",
+        fixture_index().display(),
+        dir.join("meta.tsv").display(),
+        dir.join("sessions").display()
+    );
+    let path = dir.join("kmviz.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 /// A `kmviz serve` process on a free loopback port.
 pub struct Server {
     child: Child,
@@ -118,7 +140,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: &Path) -> Server {
+        Server::start_with(config, &[])
+    }
+
+    /// With more arguments for `kmviz` (`--log-format json`, say).
+    pub fn start_with(config: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kmviz"))
+            .args(args)
             .args(["serve", "--config", config.to_str().unwrap(), "--port", "0"])
             .stderr(Stdio::piped())
             .spawn()
@@ -130,8 +158,8 @@ impl Server {
                 panic!("kmviz serve stopped: {}", seen.join("\n"));
             };
             let line = line.unwrap();
-            if let Some(url) = line.strip_prefix("kmviz is up: ") {
-                break url.trim_end_matches("/api/info").to_owned();
+            if let Some(url) = line.strip_prefix("kmviz is up. Open ") {
+                break url.trim_end_matches('/').to_owned();
             }
             seen.push(line);
         };
@@ -159,9 +187,27 @@ impl Server {
         false
     }
 
+    /// The lines the server wrote to stderr after it was up, so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the process to end: whether it exited well, and after how
+    /// long.
+    pub fn terminate(&mut self) -> (bool, std::time::Duration) {
+        let sent = std::time::Instant::now();
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        (status.success(), sent.elapsed())
     }
 
     pub fn url(&self, path: &str) -> String {
