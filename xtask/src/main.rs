@@ -374,20 +374,12 @@ fn image() -> Result<&'static str, String> {
     let dockerfile = root().join("Dockerfile");
     let (dockerfile, context) = (dockerfile.to_string_lossy(), context.to_string_lossy());
     let mut args = container_flags(tool);
-    // Docker's format: OCI images have no HEALTHCHECK.
-    args.extend([
-        "build",
-        "--format",
-        "docker",
-        "-t",
-        IMAGE,
-        "-f",
-        &dockerfile,
-        &context,
-    ]);
-    if tool == "docker" {
-        args.retain(|a| !matches!(*a, "--format" | "docker"));
+    args.push("build");
+    if tool == "podman" {
+        // Docker's format (docker's only one): OCI images have no HEALTHCHECK.
+        args.extend(["--format", "docker"]);
     }
+    args.extend(["-t", IMAGE, "-f", &dockerfile, &context]);
     run(tool, &args)?;
     Ok(tool)
 }
