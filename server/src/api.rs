@@ -91,25 +91,32 @@ pub async fn off_runtime<T: Send + 'static>(
         .map_err(error::ApiError::internal)
 }
 
-/// A response of `content_type` whose body `write` produces on the blocking pool, sent as it
-/// is written: a large session is never whole in memory, and encoding it holds no async
-/// worker. A failure after the first bytes ends the body early (and is logged).
+/// A response of `content_type` whose body `write` produces on the blocking pool in a CPU slot
+/// ([`crate::cpu`]), sent as it is written: a large session is never whole in memory, and
+/// encoding it holds no async worker. A failure after the first bytes ends the body early (and is logged).
 pub fn streamed(
     content_type: &'static str,
     extra: Option<(header::HeaderName, String)>,
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), String> + Send + 'static,
 ) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    tokio::task::spawn_blocking(move || {
-        let mut out = ChunkWriter {
-            chunk: Vec::with_capacity(ChunkWriter::SIZE),
-            sender,
-        };
-        let written = write(&mut out).and_then(|()| out.send().map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            tracing::warn!("a {content_type} answer stopped: {e}");
-            let _ = out.sender.blocking_send(Err(std::io::Error::other(e)));
-        }
+    tokio::spawn(async move {
+        let slot = crate::cpu::slot().await;
+        tokio::task::spawn_blocking(move || {
+            let mut out = ChunkWriter {
+                chunk: Vec::with_capacity(ChunkWriter::SIZE),
+                sender,
+                slot,
+            };
+            let written = write(&mut out).and_then(|()| out.send().map_err(|e| e.to_string()));
+            if let Err(e) = written {
+                tracing::warn!("a {content_type} answer stopped: {e}");
+                let ChunkWriter {
+                    sender, mut slot, ..
+                } = out;
+                let _ = slot.lend(|| sender.blocking_send(Err(std::io::Error::other(e))));
+            }
+        });
     });
     // Fused: the compressor polls once more after the end.
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -127,10 +134,12 @@ pub fn streamed(
     response
 }
 
-/// Gathers writes into chunks for a streamed body.
+/// Gathers writes into chunks for a streamed body, holding a CPU slot except while the client
+/// is behind.
 struct ChunkWriter {
     chunk: Vec<u8>,
     sender: tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>,
+    slot: crate::cpu::Slot,
 }
 
 impl ChunkWriter {
@@ -140,10 +149,17 @@ impl ChunkWriter {
         if self.chunk.is_empty() {
             return Ok(());
         }
+        use tokio::sync::mpsc::error::TrySendError;
         let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(Self::SIZE));
-        self.sender
-            .blocking_send(Ok(chunk.into()))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))
+        let sent = match self.sender.try_send(Ok(chunk.into())) {
+            Err(TrySendError::Full(chunk)) => {
+                let sender = &self.sender;
+                self.slot.lend(|| sender.blocking_send(chunk)).is_ok()
+            }
+            sent => sent.is_ok(),
+        };
+        sent.then_some(())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))
     }
 }
 

@@ -374,10 +374,8 @@ impl Engine {
         );
         // Coverage, join and ranking take milliseconds for thousands of hits: not on the
         // async workers.
-        tokio::task::spawn_blocking(move || {
-            join::join(query_length, answers, &metadata, geodata, max_results)
-        })
-        .await
-        .map_err(|e| format!("the join failed: {e}"))
+        crate::cpu::run(move || join::join(query_length, answers, &metadata, geodata, max_results))
+            .await
+            .map_err(|e| format!("the join failed: {e}"))
     }
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod demo;
 pub mod engine;
 pub mod export;

