@@ -17,8 +17,13 @@ static SLOTS: LazyLock<Semaphore> =
 pub async fn run<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, JoinError> {
-    let _slot = SLOTS.acquire().await.expect("the slots are never closed");
-    tokio::task::spawn_blocking(work).await
+    let slot = SLOTS.acquire().await.expect("the slots are never closed");
+    // Held by the work itself: it runs on even when the caller stops waiting.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
 }
 
 /// A slot held by work that runs on a blocking thread of its own (see [`slot`]).
