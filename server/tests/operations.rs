@@ -44,6 +44,14 @@ fn first_query() -> String {
     format!(">{}\n{}\n", record.name, record.seq)
 }
 
+/// The server's first JSON log line containing `text`, parsed.
+fn json_log_line(server: &Server, text: &str) -> Value {
+    let line = server
+        .log_line(text)
+        .unwrap_or_else(|| panic!("no log line with {text}"));
+    serde_json::from_str(&line).expect("a JSON log line")
+}
+
 /// The value of the metric line starting with `name{labels}` (or `name ` when no labels).
 fn metric(text: &str, prefix: &str) -> Option<f64> {
     text.lines()
@@ -178,13 +186,7 @@ async fn json_logs_carry_the_request_id() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(server.logs(&format!("session {id}: 1 queries")));
-    let line = server
-        .log_lines()
-        .into_iter()
-        .find(|l| l.contains(&format!("session {id}: 1 queries")))
-        .unwrap();
-    let line: Value = serde_json::from_str(&line).expect("a JSON log line");
+    let line = json_log_line(&server, &format!("session {id}: 1 queries"));
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["span"]["request_id"], "proxy-42", "{line}");
     // Otherwise a new one; a header that is no short token is not taken.
@@ -210,13 +212,7 @@ async fn json_logs_carry_the_request_id() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(server.logs(&format!("session {id}: query 'short'")));
-    let warning = server
-        .log_lines()
-        .into_iter()
-        .find(|l| l.contains(&format!("session {id}: query 'short'")))
-        .unwrap();
-    let warning: Value = serde_json::from_str(&warning).unwrap();
+    let warning = json_log_line(&server, &format!("session {id}: query 'short'"));
     assert_eq!(warning["level"], "WARN");
     assert_eq!(warning["span"]["request_id"], "too-short", "{warning}");
 }

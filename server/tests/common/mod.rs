@@ -172,24 +172,25 @@ impl Server {
     /// Whether the server writes a line containing `text` to stderr within 5 s (its stderr is
     /// read on another thread).
     pub fn logs(&self, text: &str) -> bool {
+        self.log_line(text).is_some()
+    }
+
+    /// The first line containing `text` the server writes to stderr within 5 s.
+    pub fn log_line(&self, text: &str) -> Option<String> {
         for _ in 0..50 {
-            if self
+            let found = self
                 .log
                 .lock()
                 .unwrap()
                 .iter()
-                .any(|line| line.contains(text))
-            {
-                return true;
+                .find(|l| l.contains(text))
+                .cloned();
+            if found.is_some() {
+                return found;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        false
-    }
-
-    /// The lines the server wrote to stderr after it was up, so far.
-    pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        None
     }
 
     /// The server's process id.
