@@ -3,14 +3,16 @@
 //! - `test`: installs what the test suite needs and is missing (the wasm targets, g++ with
 //!   Debian's nlohmann-json3-dev and libfmt-dev for the number oracle, MariaDB's server for the
 //!   `mysql` MetaDB: the tests start a private one), builds the web app and the example
-//!   plugins, then runs every test (`KMVIZ_PLUGINS` names the plugins' folder).
+//!   plugins while cargo builds the tests, then runs every test (`KMVIZ_PLUGINS` names the
+//!   plugins' folder).
 //! - `web`: builds the browser app into `site/`: the `app` crate for `wasm32-unknown-unknown`
 //!   (size-optimised), its JavaScript bindings (by `wasm-bindgen-cli-support`, the same version
 //!   as the `wasm-bindgen` in `Cargo.lock`, so the two always match), the page, the styles and
-//!   the third-party browser assets from npm (`app/package-lock.json`: Plotly and the world
-//!   basemaps), each with a gzip copy for the server to send as is; and the demo's plugins
-//!   (`site/plugins/`: its home page and help, a coverage tab).
-//! - `run`: `web`, then the server on the embedded demo (arguments go to `kmviz demo`).
+//!   the third-party browser assets from npm (`app/vendor/package-lock.json`: Plotly and the
+//!   world basemaps), each with a gzip copy for the server to send as is; and the demo's
+//!   plugins (`site/plugins/`: its home page and help, a coverage tab).
+//! - `run`: `web` while cargo builds the server, then the server on the embedded demo
+//!   (arguments go to `kmviz demo`).
 //! - `plugins`: builds the example plugins (`plugins/`) into `target/plugins/<folder>.wasm`:
 //!   Rust ones with cargo for `wasm32-wasip2`, the others with their `build.sh`, which installs
 //!   their toolchain (npm, PyPI, apt) the first time.
@@ -29,8 +31,10 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => test(),
         Some("web") => web(),
-        Some("run") => web().and_then(|()| {
-            let mut all = vec!["run", "--release", "--locked", "-p", "kmviz", "--", "demo"];
+        Some("run") => beside(SERVER_BUILD, web).and_then(|()| {
+            let mut all = SERVER_BUILD.to_vec();
+            all[0] = "run";
+            all.extend(["--", "demo"]);
             let rest: Vec<String> = args.collect();
             all.extend(rest.iter().map(String::as_str));
             run("cargo", &all)
@@ -80,14 +84,16 @@ fn test() -> Result<(), String> {
         ("chromium", "/usr/bin/chromium"),
         ("npm", "/usr/bin/npm"),
     ])?;
-    web()?;
-    let plugins = plugins()?;
-    // The JavaScript MetaDB's own checks, in node (its build installed its packages).
-    run_in(&root().join("plugins/csv-metadb-js"), "npm", &["test"])?;
     let mut args = vec!["test", "--workspace", "--locked"];
     for (_, plugin) in RUST_PLUGINS {
         args.extend(["--exclude", plugin]);
     }
+    let plugins = beside(&[&args[..], &["--no-run"]].concat(), || {
+        web()?;
+        plugins()
+    })?;
+    // The JavaScript MetaDB's own checks, in node (its build installed its packages).
+    run_in(&root().join("plugins/csv-metadb-js"), "npm", &["test"])?;
     eprintln!("xtask: KMVIZ_PLUGINS={}", plugins.display());
     // The tests' folders (instances, sessions, built templates: about 1 GB) go in one folder,
     // removed when every test passes, so that runs do not pile up in the temporary folder.
@@ -250,6 +256,54 @@ fn build_rust_plugin(folder: &str, wasm: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The release build of the server that `run` serves.
+const SERVER_BUILD: &[&str] = &[
+    "build",
+    "--release",
+    "--locked",
+    "-p",
+    "kmviz",
+    "--bin",
+    "kmviz",
+];
+
+/// `work`, while cargo runs `build` in the background, its output in a log: the server's or
+/// the tests' build locks other build folders than the web app's and the plugins', and on two
+/// cores each leaves the other a core when it comes to its last, one-crate steps (a fresh
+/// clone's `run`: minutes sooner).
+fn beside<T>(build: &[&str], work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let log = target_dir().join(format!("xtask-build-{}.log", std::process::id()));
+    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let output = file.try_clone().map_err(|e| e.to_string())?;
+    let command = format!("cargo {}", build.join(" "));
+    eprintln!(
+        "xtask: {command}, in the background (output: {})",
+        log.display()
+    );
+    let mut background = Command::new("cargo")
+        .args(build)
+        .current_dir(root())
+        .stdout(output)
+        .stderr(file)
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let done = work();
+    if done.is_err() {
+        let _ = background.kill();
+    }
+    let status = background.wait().map_err(|e| format!("{command}: {e}"))?;
+    let done = done?;
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if status.success() {
+        eprintln!("xtask: {command}: done");
+        Ok(done)
+    } else {
+        eprint!("{output}");
+        Err(format!("{command} failed ({status})"))
+    }
+}
+
 fn web() -> Result<(), String> {
     ensure_rust_target(WASM_TARGET)?;
     ensure_debian_packages(&[("npm", "/usr/bin/npm")])?;
@@ -353,24 +407,10 @@ const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 /// Builds the container image (see `Dockerfile`) with docker when its daemon answers, else
 /// with podman (installed from apt when missing); returns the tool's name.
 fn image() -> Result<&'static str, String> {
-    web()?;
     ensure_rust_target(MUSL_TARGET)?;
     // musl-gcc: for the C that crates compile (SQLite).
     ensure_debian_packages(&[("musl-tools", "/usr/bin/musl-gcc")])?;
-    run(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "kmviz",
-            "--bin",
-            "kmviz",
-            "--target",
-            MUSL_TARGET,
-        ],
-    )?;
+    beside(&[SERVER_BUILD, &["--target", MUSL_TARGET]].concat(), web)?;
     // The build context: the binary, the app (with the demo's plugins), an empty data folder.
     let context = target_dir().join("image");
     let _ = std::fs::remove_dir_all(&context);
