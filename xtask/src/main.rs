@@ -11,8 +11,8 @@
 //!   the third-party browser assets from npm (`app/vendor/package-lock.json`: Plotly and the
 //!   world basemaps), each with a gzip copy for the server to send as is; and the demo's
 //!   plugins (`site/plugins/`: its home page and help, a coverage tab).
-//! - `run`: `web` while cargo builds the server, then the server on the embedded demo
-//!   (arguments go to `kmviz demo`).
+//! - `run`: `web` while cargo builds the server (profile `quick`), then the server on the
+//!   embedded demo (arguments go to `kmviz demo`).
 //! - `plugins`: builds the example plugins (`plugins/`) into `target/plugins/<folder>.wasm`:
 //!   Rust ones with cargo for `wasm32-wasip2`, the others with their `build.sh`, which installs
 //!   their toolchain (npm, PyPI, apt) the first time.
@@ -31,14 +31,17 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => test(),
         Some("web") => web(),
-        Some("run") => beside(SERVER_BUILD, web).and_then(|()| {
-            let mut all = SERVER_BUILD.to_vec();
-            all[0] = "run";
-            all.extend(["--", "demo"]);
-            let rest: Vec<String> = args.collect();
-            all.extend(rest.iter().map(String::as_str));
-            run("cargo", &all)
-        }),
+        Some("run") => {
+            let build = server_build("quick");
+            beside(&build, web).and_then(|()| {
+                let mut all = build;
+                all[0] = "run";
+                all.extend(["--", "demo"]);
+                let rest: Vec<String> = args.collect();
+                all.extend(rest.iter().map(String::as_str));
+                run("cargo", &all)
+            })
+        }
         Some("plugins") => plugins().map(|dir| eprintln!("xtask: plugins in {}", dir.display())),
         Some("test-image") => image_test(&std::env::temp_dir()),
         Some("image") => image()
@@ -256,16 +259,12 @@ fn build_rust_plugin(folder: &str, wasm: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The release build of the server that `run` serves.
-const SERVER_BUILD: &[&str] = &[
-    "build",
-    "--release",
-    "--locked",
-    "-p",
-    "kmviz",
-    "--bin",
-    "kmviz",
-];
+/// Cargo's arguments to build the server with `profile`: `run` builds the `quick` one
+/// (Cargo.toml says why), the image the release one.
+fn server_build(profile: &'static str) -> Vec<&'static str> {
+    let kmviz = ["--locked", "-p", "kmviz", "--bin", "kmviz"];
+    [&["build", "--profile", profile][..], &kmviz].concat()
+}
 
 /// `work`, while cargo runs `build` in the background, its output in a log: the server's or
 /// the tests' build locks other build folders than the web app's and the plugins', and on two
@@ -410,7 +409,9 @@ fn image() -> Result<&'static str, String> {
     ensure_rust_target(MUSL_TARGET)?;
     // musl-gcc: for the C that crates compile (SQLite).
     ensure_debian_packages(&[("musl-tools", "/usr/bin/musl-gcc")])?;
-    beside(&[SERVER_BUILD, &["--target", MUSL_TARGET]].concat(), web)?;
+    let mut build = server_build("release");
+    build.extend(["--target", MUSL_TARGET]);
+    beside(&build, web)?;
     // The build context: the binary, the app (with the demo's plugins), an empty data folder.
     let context = target_dir().join("image");
     let _ = std::fs::remove_dir_all(&context);
