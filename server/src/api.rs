@@ -80,12 +80,12 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip")))
 }
 
-/// Runs CPU-bound `work` (a plugin's input, say) on the blocking pool, so that the async
-/// workers keep answering other requests meanwhile.
+/// Runs CPU-bound `work` (a plugin's input, say) in a CPU slot ([`crate::cpu::run`]), so that
+/// the async workers keep answering other requests meanwhile.
 pub async fn off_runtime<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, error::ApiError> {
-    tokio::task::spawn_blocking(work)
+    crate::cpu::run(work)
         .await
         .map_err(|e| error::ApiError::internal(e.to_string()))?
         .map_err(error::ApiError::internal)
@@ -93,7 +93,8 @@ pub async fn off_runtime<T: Send + 'static>(
 
 /// A response of `content_type` whose body `write` produces on the blocking pool in a CPU slot
 /// ([`crate::cpu`]), sent as it is written: a large session is never whole in memory, and
-/// encoding it holds no async worker. A failure after the first bytes ends the body early (and is logged).
+/// encoding it holds no async worker. A failure after the first bytes ends the body early
+/// (and is logged).
 pub fn streamed(
     content_type: &'static str,
     extra: Option<(header::HeaderName, String)>,

@@ -182,7 +182,6 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// The workspace's root folder.
 /// The workspace `cargo xtask` runs in. `cargo run` names it at run time: cargo reuses a built
 /// xtask from another clone of the workspace sharing the target dir (its fingerprints hold
 /// relative paths), whose compile-time path would be that other clone.
@@ -266,10 +265,11 @@ fn server_build(profile: &'static str) -> Vec<&'static str> {
     [&["build", "--profile", profile][..], &kmviz].concat()
 }
 
-/// `work`, while cargo runs `build` in the background, its output in a log: the server's or
-/// the tests' build locks other build folders than the web app's and the plugins', and on two
-/// cores each leaves the other a core when it comes to its last, one-crate steps (a fresh
-/// clone's `run`: minutes sooner).
+/// `work`, while cargo runs `build` in the background, its output in a log (printed if it
+/// fails): the server's or the tests' build locks other build folders than the web app's and
+/// the plugins', so neither waits for the other. On this 2-core VM, where each build already
+/// keeps both cores busy, `run` gains little; the tests' build overlaps the script plugins'
+/// toolchain downloads.
 fn beside<T>(build: &[&str], work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let log = target_dir().join(format!("xtask-build-{}.log", std::process::id()));
     let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -290,16 +290,19 @@ fn beside<T>(build: &[&str], work: impl FnOnce() -> Result<T, String>) -> Result
     if done.is_err() {
         let _ = background.kill();
     }
-    let status = background.wait().map_err(|e| format!("{command}: {e}"))?;
-    let done = done?;
-    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let status = background.wait().map_err(|e| format!("{command}: {e}"));
+    // Its output, unless it was stopped because `work` failed.
+    if done.is_ok() && status.as_ref().is_ok_and(|s| !s.success()) {
+        eprint!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
     let _ = std::fs::remove_file(&log);
-    if status.success() {
-        eprintln!("xtask: {command}: done");
-        Ok(done)
-    } else {
-        eprint!("{output}");
-        Err(format!("{command} failed ({status})"))
+    let done = done?;
+    match status? {
+        status if status.success() => {
+            eprintln!("xtask: {command}: done");
+            Ok(done)
+        }
+        status => Err(format!("{command} failed ({status})")),
     }
 }
 
