@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use kmviz::kmindex::build::{self, BuildOptions, Progress};
+use kmindex::build::{self, BuildOptions, Progress};
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("kmviz-bench-build-{}", std::process::id()));

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kmviz::kmindex::Index;
+use kmindex::Index;
 
 fn shared() -> PathBuf {
     std::env::var_os("KMVIZ_SHARED")

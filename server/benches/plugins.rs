@@ -139,7 +139,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let index = kmviz::kmindex::Index::open(&kmindex.join("indexes/index")).unwrap();
+        let index = kmindex::Index::open(&kmindex.join("indexes/index")).unwrap();
         let router = kmviz::api::kmindex::router(Arc::new(index), Default::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::kmindex::{self, Format, Index};
+use kmindex::{Format, Index};
 
 #[derive(Debug, Parser)]
 #[command(

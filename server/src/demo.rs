@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::kmindex::build::{self, BuildOptions, BuildReport, Progress, Sample};
+use kmindex::build::{self, BuildOptions, BuildReport, Progress, Sample};
 
 /// The seed of the standard demo.
 pub const DEFAULT_SEED: u64 = 2009;
@@ -85,7 +85,7 @@ pub fn prepare(data_dir: &Path, seed: u64, threads: usize) -> Result<Demo, DemoE
     let index = data_dir.join("index");
     let metadata = data_dir.join("metadata.tsv");
     let queries = data_dir.join("queries.fa");
-    let ready = crate::kmindex::registry::Registry::read(&index)
+    let ready = kmindex::registry::Registry::read(&index)
         .is_ok_and(|r| r.entries.contains_key(SUB_INDEX))
         && metadata.is_file()
         && queries.is_file();

@@ -15,7 +15,6 @@ use app::model::session::{DatabaseRun, PairResult};
 use serde_json::Value as Json;
 
 use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, ProviderSpec};
-use crate::kmindex::index::Index;
 use crate::metadb::{self, MetaDb};
 use crate::plugin::Plugins;
 use crate::plugin::metadb::PluginMetaDb;
@@ -23,6 +22,7 @@ use crate::plugin::provider::PluginProvider;
 use crate::provider::Provider;
 use crate::provider::kmindex::LocalKmindex;
 use crate::provider::kmindex_server::RemoteKmindex;
+use kmindex::index::Index;
 
 /// A provider paired with a MetaDB, under a name.
 #[derive(Debug)]
@@ -206,7 +206,7 @@ pub struct LocalIndexes(Arc<Mutex<HashMap<PathBuf, LocalKmindex>>>);
 
 impl LocalIndexes {
     /// The provider of the index in `dir`, opened now unless it was already (blocking).
-    fn open(&self, dir: PathBuf) -> Result<LocalKmindex, crate::kmindex::Error> {
+    fn open(&self, dir: PathBuf) -> Result<LocalKmindex, kmindex::Error> {
         let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         let mut opened = self.0.lock().expect("not poisoned");
         if let Some(provider) = opened.get(&key) {

@@ -1,8 +1,9 @@
-//! kmviz's server: the kmindex engine ([`kmindex`]), the providers that answer queries
-//! ([`provider`]), the MetaDBs that hold sample metadata ([`metadb`]), the query [`engine`]
-//! (checking, running, joining), [`jobs`] and the [`session`] store, file exports ([`export`]),
-//! the [`config`]uration, the HTTP API ([`api`]), the browser app's files ([`web`]), the
-//! [`instance`] that ties them, the embedded [`demo`] and the command line ([`cli`]).
+//! kmviz's server, on the kmindex engine (the [`kmindex`] crate beside this one, optimised
+//! even in a quick build): the providers that answer queries ([`provider`]), the MetaDBs that
+//! hold sample metadata ([`metadb`]), the query [`engine`] (checking, running, joining),
+//! [`jobs`] and the [`session`] store, file exports ([`export`]), the [`config`]uration, the
+//! HTTP API ([`api`]), the browser app's files ([`web`]), the [`instance`] that ties them, the
+//! embedded [`demo`] and the command line ([`cli`]).
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
@@ -15,7 +16,6 @@ pub mod engine;
 pub mod export;
 pub mod instance;
 pub mod jobs;
-pub mod kmindex;
 pub mod metadb;
 pub mod metrics;
 pub mod plugin;

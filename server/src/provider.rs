@@ -16,7 +16,7 @@ use app::model::query::Query;
 use app::model::results::QueryHits;
 use serde::Serialize;
 
-use crate::kmindex::registry::Entry;
+use ::kmindex::registry::Entry;
 
 /// A boxed future, so that providers and MetaDBs can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use kmindex::Index;
 use kmviz::demo::{self, DEFAULT_SEED, SUB_INDEX};
-use kmviz::kmindex::Index;
 
 /// One demo made for the tests that only read it.
 fn shared_demo() -> &'static demo::Demo {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use common::{kmindex_fixtures, kmviz, records};
-use kmviz::kmindex::build::{self, BuildOptions, Progress, Sample, abundance_class};
-use kmviz::kmindex::{Format, Index, output};
+use kmindex::build::{self, BuildOptions, Progress, Sample, abundance_class};
+use kmindex::{Format, Index, output};
 
 fn scratch(tag: &str) -> PathBuf {
     common::scratch(&format!("build-{tag}"))

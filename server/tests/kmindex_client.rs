@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use app::model::query::Query;
 use common::{fixture_index, records, spawn_kmindex_server};
-use kmviz::kmindex::Index;
+use kmindex::Index;
 use kmviz::provider::kmindex_server::{ClientError, KmindexServer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{fixture_index, records, revcomp};
-use kmviz::kmindex::{Format, Index, QueryResult, SubIndex, output};
+use kmindex::{Format, Index, QueryResult, SubIndex, output};
 
 fn open() -> Index {
     Index::open(&fixture_index()).expect("open the fixture index")
@@ -116,7 +116,7 @@ fn strands_and_case_give_the_same_answer() {
             assert_eq!(forward, lower);
             assert_eq!(forward.ratios, reverse.ratios);
             assert_eq!(forward.counts, reverse.counts);
-            let values = |r: &kmviz::kmindex::QueryResult| -> Vec<Vec<u32>> {
+            let values = |r: &kmindex::QueryResult| -> Vec<Vec<u32>> {
                 let positions = r.positions.as_ref().unwrap();
                 (0..16).map(|s| positions.kmers(s).values()).collect()
             };
@@ -195,7 +195,7 @@ fn the_threshold_keeps_samples_at_or_above_it() {
     };
     assert_eq!(json(0.0).len(), 16, "r = 0 keeps every sample");
     // Exactly on D2's ratio (as printed, then read back): kept.
-    let printed: f64 = kmviz::kmindex::number::nlohmann(ratio_d2).parse().unwrap();
+    let printed: f64 = kmindex::number::nlohmann(ratio_d2).parse().unwrap();
     assert!(json(printed).contains(&"D2".to_owned()));
     assert!(!json(ratio_d2.next_up()).contains(&"D2".to_owned()));
     assert!(json(ratio_d2.next_up()).contains(&"D1".to_owned()));

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{fixture_index, kmindex_fixtures, kmviz};
-use kmviz::kmindex::Index;
+use kmindex::Index;
 
 /// A writable copy of the fixture's `pa` sub-index under a fresh index directory, linked with
 /// a real relative symbolic link.

@@ -6,7 +6,7 @@ mod common;
 use std::io::Read;
 
 use common::{fixture_index, records, spawn_kmindex_server};
-use kmviz::kmindex::{Format, Index, output};
+use kmindex::{Format, Index, output};
 
 fn first_records(n: usize) -> Vec<app::model::query::Query> {
     let mut records = records("pa_dataset", 1);

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use kmviz::kmindex::number;
+use kmindex::number;
 
 fn oracle() -> PathBuf {
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/numbers.cpp");

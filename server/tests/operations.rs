@@ -220,7 +220,7 @@ async fn json_logs_carry_the_request_id() {
 /// A kmindex-server that answers queries after `delay`: the real engine on the fixture index,
 /// behind real HTTP, slowed down.
 async fn slow_kmindex_server(delay: Duration) -> u16 {
-    let index = kmviz::kmindex::Index::open(&common::fixture_index()).unwrap();
+    let index = kmindex::Index::open(&common::fixture_index()).unwrap();
     let router = kmviz::api::kmindex::router(
         std::sync::Arc::new(index),
         kmviz::api::kmindex::Limits::default(),

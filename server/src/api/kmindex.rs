@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
-use crate::kmindex::Index;
-use crate::kmindex::request::{Request, RequestError};
 use crate::provider::StopOnDrop;
+use kmindex::Index;
+use kmindex::request::{Request, RequestError};
 
 /// What one kmindex-compatible server allows.
 #[derive(Debug, Clone, Copy)]

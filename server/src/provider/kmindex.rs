@@ -11,8 +11,8 @@ use app::model::results::{QueryHits, SampleHit};
 use super::{
     BoxFuture, IndexInfo, Provider, ProviderError, StopOnDrop, kmindex_options, kmindex_settings,
 };
-use crate::kmindex::index::Index;
-use crate::kmindex::{QueryError, QueryResult, SubIndex};
+use kmindex::index::Index;
+use kmindex::{QueryError, QueryResult, SubIndex};
 
 /// A local kmindex index. Databases on the same index share one (see `Engine::open`), and with
 /// it the answers of recent lookups: a query asked of several databases is looked up once.

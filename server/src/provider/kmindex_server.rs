@@ -13,7 +13,7 @@ use app::model::results::{Kmers, QueryHits, SampleHit};
 use serde::Deserialize;
 
 use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
-use crate::kmindex::registry::Entry;
+use kmindex::registry::Entry;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]

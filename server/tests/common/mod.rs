@@ -86,7 +86,7 @@ pub fn revcomp(seq: &str) -> String {
 
 /// Starts the kmindex-compatible server on the fixture index at a free loopback port.
 pub async fn spawn_kmindex_server() -> std::net::SocketAddr {
-    let index = kmviz::kmindex::Index::open(&fixture_index()).expect("open the fixture index");
+    let index = kmindex::Index::open(&fixture_index()).expect("open the fixture index");
     let router = kmviz::api::kmindex::router(
         std::sync::Arc::new(index),
         kmviz::api::kmindex::Limits::default(),
