@@ -31,7 +31,6 @@ use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 
-use crate::config::{Preselection, UiConfig};
 use crate::jobs::Jobs;
 
 /// What the API handlers share.
@@ -50,8 +49,8 @@ pub struct Settings {
     pub input: InputLimits,
     /// Limits of requests in kmviz 0.8's API form.
     pub api_limits: InputLimits,
-    pub default: Preselection,
-    pub ui: UiConfig,
+    pub default: app::api::Preselection,
+    pub ui: app::api::Tabs,
     pub max_body_size: usize,
 }
 
@@ -285,11 +284,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn unauthorized() -> Response {
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(serde_json::json!({"error": "authentication required"})),
-    )
-        .into_response();
+    let mut response = error::ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        message: "authentication required".into(),
+    }
+    .into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"kmviz\""),

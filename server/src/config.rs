@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use app::api::Presets;
 use app::model::options::OptionValue;
 use app::model::query::InputLimits;
 use app::model::session::Geodata;
@@ -101,6 +102,16 @@ pub struct Preselection {
     pub configuration: Option<String>,
     #[serde(default)]
     pub hide: bool,
+}
+
+impl From<Preselection> for app::api::Preselection {
+    fn from(chosen: Preselection) -> app::api::Preselection {
+        app::api::Preselection {
+            database: chosen.database,
+            configuration: chosen.configuration,
+            hide: chosen.hide,
+        }
+    }
 }
 
 /// kmviz 0.8's `api` section; `limits` apply to requests in kmviz 0.8's API form.
@@ -241,6 +252,20 @@ pub struct UiConfig {
     pub table_tooltips_browser: Option<bool>,
 }
 
+impl UiConfig {
+    /// What the app is told of this section: the keys it uses.
+    pub fn tabs(&self) -> app::api::Tabs {
+        app::api::Tabs {
+            with_index_tab: self.with_index_tab,
+            with_plot_tab: self.with_plot_tab,
+            with_map_tab: self.with_map_tab,
+            with_sequence_tab: self.with_sequence_tab,
+            with_help_tab: self.with_help_tab,
+            default_tab: self.default_tab.clone(),
+        }
+    }
+}
+
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {
@@ -338,8 +363,8 @@ pub struct DatabaseSpec {
     pub metadb: MetaDbSpec,
     pub geodata: Option<Geodata>,
     pub defaults: BTreeMap<String, OptionDefault>,
-    /// The figure presets file's content.
-    pub presets: Option<Json>,
+    /// The figure presets file, read.
+    pub presets: Option<Presets>,
     /// Column → link template (see [`MetadataConfig::links`]).
     pub links: BTreeMap<String, String>,
 }
@@ -420,20 +445,6 @@ struct FullDefault {
     value: Option<OptionValue>,
     #[serde(default)]
     hide: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // checked, passed on as written
-struct Presets {
-    #[serde(default)]
-    priority: bool,
-    #[serde(default)]
-    map: BTreeMap<String, Json>,
-    #[serde(default)]
-    plot: BTreeMap<String, Json>,
-    #[serde(default)]
-    defaults: Option<BTreeMap<String, String>>,
 }
 
 /// The formats a configuration may be written in.
@@ -796,8 +807,7 @@ fn database(
             let format = Format::of(&path).map_err(|e| format!("{at}: {e}"))?;
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{at}: {e}"))?;
             let presets: Json = parse(&text, format).map_err(|e| format!("{at}: {e}"))?;
-            let _checked: Presets = part(&presets, &at)?;
-            Some(presets)
+            Some(part(&presets, &at)?)
         }
     };
     for (column, template) in &db.metadata.links {

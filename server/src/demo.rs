@@ -44,7 +44,7 @@ map = "coverage"
 "#;
 
 /// [`PRESETS`] as the API serves them.
-pub fn presets() -> serde_json::Value {
+pub fn presets() -> app::api::Presets {
     toml::from_str(PRESETS).expect("the demo's presets are valid TOML")
 }
 

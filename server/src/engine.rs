@@ -12,7 +12,6 @@ use std::time::Duration;
 use app::model::options::{OptionSpec, OptionValues, resolve};
 use app::model::query::Query;
 use app::model::session::{DatabaseRun, PairResult};
-use serde_json::Value as Json;
 
 use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, ProviderSpec};
 use crate::metadb::{self, MetaDb};
@@ -31,7 +30,7 @@ pub struct Database {
     pub provider: Arc<dyn Provider>,
     pub metadb: Arc<dyn MetaDb>,
     pub defaults: BTreeMap<String, OptionDefault>,
-    pub presets: Option<Json>,
+    pub presets: Option<app::api::Presets>,
     /// Column → link template for its cells.
     pub links: BTreeMap<String, String>,
 }

@@ -45,8 +45,8 @@ impl Instance {
             settings: Settings {
                 input: config.input,
                 api_limits: config.api.limits.unwrap_or(config.input),
-                default: config.default.clone(),
-                ui: config.ui.clone(),
+                default: config.default.clone().into(),
+                ui: config.ui.tabs(),
                 max_body_size: config.api.max_body_size,
             },
             data_dir: config

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 use app::model::query::Query;
 use app::model::results::QueryHits;
-use serde::Serialize;
 
 use ::kmindex::registry::Entry;
 
@@ -37,45 +36,20 @@ impl Drop for StopOnDrop {
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
-/// One (sub-)index a provider searches.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IndexInfo {
-    pub name: String,
-    /// The indexed s-mer size (queries are cut into k-mers of `smer_size + z`).
-    pub smer_size: usize,
-    pub abundance: bool,
-    pub samples: usize,
-    // The layout of kmindex indexes; other providers may not have one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub minimizer_size: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<usize>,
-    /// Rows of each sample's Bloom filter (one hash function).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bloom_size: Option<u64>,
-    /// Bits per sample and row: 1 for presence/absence, more for abundance classes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bits_per_cell: Option<usize>,
-    /// The fraction of non-empty cells, measured on a sample of rows when the matrices can
-    /// be read: the false-positive rate of one s-mer lookup (`occupancy^(z+1)` for a k-mer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub occupancy: Option<f64>,
-}
+pub use app::api::IndexInfo;
 
-impl IndexInfo {
-    /// What a kmindex registry entry says of sub-index `name`.
-    pub fn of_entry(name: &str, entry: &Entry, occupancy: Option<f64>) -> IndexInfo {
-        IndexInfo {
-            name: name.to_owned(),
-            smer_size: entry.smer_size,
-            abundance: entry.bw > 1,
-            samples: entry.nb_samples,
-            minimizer_size: Some(entry.minim_size),
-            partitions: Some(entry.nb_partitions),
-            bloom_size: Some(entry.bloom_size),
-            bits_per_cell: Some(entry.bw),
-            occupancy,
-        }
+/// What a kmindex registry entry says of sub-index `name`.
+pub fn index_info(name: &str, entry: &Entry, occupancy: Option<f64>) -> IndexInfo {
+    IndexInfo {
+        name: name.to_owned(),
+        smer_size: entry.smer_size,
+        abundance: entry.bw > 1,
+        samples: entry.nb_samples,
+        minimizer_size: Some(entry.minim_size),
+        partitions: Some(entry.nb_partitions),
+        bloom_size: Some(entry.bloom_size),
+        bits_per_cell: Some(entry.bw),
+        occupancy,
     }
 }
 

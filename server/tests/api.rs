@@ -14,7 +14,7 @@ use app::model::query::{InputLimits, parse_queries};
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use common::mariadb::mariadb;
-use common::{Server, fixture_index, get_json, kmindex_fixtures, records};
+use common::{Server, contract, fixture_index, get_json, kmindex_fixtures, records};
 use serde_json::{Value, json};
 
 /// Samples of the metadata tables: D0..D15 but D3, so that hits on D3 lack metadata.
@@ -210,7 +210,13 @@ async fn submit(server: &Server, body: Value) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    let (status, body) = (response.status().as_u16(), response.json().await.unwrap());
+    if status == 202 {
+        contract::<app::api::Submitted>(&body);
+    } else {
+        contract::<app::api::ErrorBody>(&body);
+    }
+    (status, body)
 }
 
 /// Polls the session until its job ends.
@@ -863,6 +869,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
     let mut sent: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for data in body.lines().filter_map(|l| l.strip_prefix("data: ")) {
         let event: Value = serde_json::from_str(data).unwrap();
+        contract::<app::api::ProgressEvent>(&event);
         for pair in event["pairs"].as_array().unwrap() {
             sent.entry(pair["position"].as_u64().unwrap())
                 .or_default()
@@ -922,6 +929,12 @@ async fn every_refusal_names_what_is_wrong() {
         assert_eq!(body["error"].as_str(), Some(message), "{body}");
         assert_eq!(status, 400, "{body}");
     };
+    // An unknown database is not found, wherever the request names it.
+    let not_found = |status: u16, body: &Value| {
+        let message = "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv";
+        assert_eq!(body["error"].as_str(), Some(message), "{body}");
+        assert_eq!(status, 404, "{body}");
+    };
 
     let three = format!(">a\n{seq}\n>b\n{seq}\n>c\n{seq}\n");
     let limits = InputLimits {
@@ -944,11 +957,7 @@ async fn every_refusal_names_what_is_wrong() {
 
     let one = format!(">a\n{seq}\n");
     let (status, body) = submit(&server, json!({"fastx": one, "databases": ["tsv", "nope"]})).await;
-    refused(
-        status,
-        &body,
-        "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv",
-    );
+    not_found(status, &body);
     let (status, body) = submit(
         &server,
         json!({"fastx": one, "databases": [{"name": "tsv", "options": {"k": 3}}]}),
@@ -1029,11 +1038,7 @@ async fn every_refusal_names_what_is_wrong() {
     let form = new_form().part("fastx", reqwest::multipart::Part::bytes(one.into_bytes()));
     let response = post_form(&server, "/api/query/nope", form).await;
     let status = response.status().as_u16();
-    refused(
-        status,
-        &response.json().await.unwrap(),
-        "unknown database 'nope'; known: mariadb, parquet, sqlite, tsv",
-    );
+    not_found(status, &response.json().await.unwrap());
 
     // Unknown sessions: 404 everywhere.
     for path in ["", "/events", "/download"] {
@@ -1052,6 +1057,7 @@ async fn every_refusal_names_what_is_wrong() {
     let (status, page) =
         get_json(&server.url("/api/databases/tsv/metadata?offset=10&limit=3")).await;
     assert_eq!(status, 200, "{page}");
+    contract::<app::api::MetadataPage>(&page);
     assert_eq!(page["total"], 15);
     assert_eq!(page["columns"][0], json!({"name": "ID", "type": "text"}));
     assert_eq!(page["rows"].as_array().unwrap().len(), 3);
@@ -1134,6 +1140,7 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
         ])
     );
     let (_, info) = get_json(&server.url("/api/info")).await;
+    contract::<app::api::Info>(&info);
     let tsv = info["databases"]
         .as_array()
         .unwrap()

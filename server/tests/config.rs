@@ -188,7 +188,7 @@ fn kmviz_08_examples_load() {
         assert_eq!(example.geodata.as_ref().unwrap().latitude, "Lat");
         assert!(example.defaults["z"].hide);
         assert_eq!(
-            example.presets.as_ref().unwrap()["plot"]["preset_1"]["type"],
+            example.presets.as_ref().unwrap().plot["preset_1"]["type"],
             "Scatter"
         );
         assert_eq!(config.default.database, ["ExampleDB"]);

@@ -166,6 +166,7 @@ fn kmviz_demo_serves_the_survey() {
     // The app first: a browser opens it.
     let base = url.strip_suffix('/').expect("the app's address");
     let info: serde_json::Value = reqwest::blocking_get(&format!("{base}/api/info"));
+    common::contract::<app::api::Info>(&info);
     let infos: serde_json::Value = reqwest::blocking_get(&format!("{base}/kmindex/infos"));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -177,8 +178,7 @@ fn kmviz_demo_serves_the_survey() {
     assert_eq!(survey["metadata"]["rows"], 200);
     assert_eq!(survey["metadata"]["geodata"]["latitude"], "Lat");
     // Its presets name its columns and become the app's default figures.
-    let presets: app::model::figure::Presets =
-        serde_json::from_value(survey["presets"].clone()).unwrap();
+    let presets: app::api::Presets = serde_json::from_value(survey["presets"].clone()).unwrap();
     let plot = presets.plot(presets.default_for("plot").unwrap()).unwrap();
     let map = presets.map(presets.default_for("map").unwrap()).unwrap();
     let columns: Vec<&str> = survey["metadata"]["columns"]

@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 
 use super::session::{ColumnKind, Value};
 use super::table::{self, ID, Table};
+use crate::api::Presets;
 
 /// Above this many points, scatters are drawn with WebGL.
 pub const WEBGL_FROM: usize = 1000;
@@ -211,20 +212,6 @@ impl Default for MapSpec {
             look: Look::default(),
         }
     }
-}
-
-/// A database's presets, as `GET /api/info` gives kmviz 0.8's `presets.toml`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct Presets {
-    /// Whether the default presets are applied when results are shown.
-    #[serde(default)]
-    pub priority: bool,
-    #[serde(default)]
-    pub plot: BTreeMap<String, Json>,
-    #[serde(default)]
-    pub map: BTreeMap<String, Json>,
-    #[serde(default)]
-    pub defaults: Option<BTreeMap<String, String>>,
 }
 
 impl Presets {

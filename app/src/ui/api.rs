@@ -1,124 +1,14 @@
 //! The one HTTP client of the app: kmviz's JSON API.
 
-use std::collections::BTreeMap;
-
 use gloo_net::http::Request;
-use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::model::figure::Presets;
-use crate::model::options::{OptionSpec, OptionValues};
-use crate::model::plugins::{Branding, PluginTab, TabContent};
-use crate::model::query::InputLimits;
-use crate::model::session::{Column, Geodata, Hit, Session, Value};
-
-/// What the app reads of `GET /api/info`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Info {
-    pub databases: Vec<DatabaseInfo>,
-    pub default: Preselection,
-    pub input: InputLimits,
-    #[serde(default)]
-    pub ui: Tabs,
-    /// Plugins' analysis tabs.
-    #[serde(default)]
-    pub tabs: Vec<PluginTab>,
-    /// Instance plugins' home page, help and styles.
-    #[serde(default)]
-    pub branding: Option<Branding>,
-}
-
-/// Which tabs the instance shows (kmviz 0.8's `ui.with_*_tab`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Tabs {
-    pub with_index_tab: bool,
-    pub with_plot_tab: bool,
-    pub with_map_tab: bool,
-    pub with_sequence_tab: bool,
-    pub with_help_tab: bool,
-}
-
-impl Default for Tabs {
-    fn default() -> Tabs {
-        Tabs {
-            with_index_tab: true,
-            with_plot_tab: true,
-            with_map_tab: true,
-            with_sequence_tab: true,
-            with_help_tab: true,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DatabaseInfo {
-    pub name: String,
-    pub provider: String,
-    #[serde(default)]
-    pub error: Option<String>,
-    pub options: Vec<OptionSpec>,
-    #[serde(default)]
-    pub indexes: Vec<IndexInfo>,
-    pub metadata: MetadataInfo,
-    #[serde(default)]
-    pub presets: Option<Presets>,
-}
-
-/// One sub-index, as the server describes it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct IndexInfo {
-    pub name: String,
-    pub smer_size: usize,
-    pub abundance: bool,
-    pub samples: usize,
-    #[serde(default)]
-    pub minimizer_size: Option<usize>,
-    #[serde(default)]
-    pub partitions: Option<usize>,
-    #[serde(default)]
-    pub bloom_size: Option<u64>,
-    #[serde(default)]
-    pub bits_per_cell: Option<usize>,
-    #[serde(default)]
-    pub occupancy: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MetadataInfo {
-    pub rows: Option<usize>,
-    pub columns: Vec<Column>,
-    pub geodata: Option<Geodata>,
-    /// Column → link template (`{}` stands for the value).
-    #[serde(default)]
-    pub links: BTreeMap<String, String>,
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// A page of a database's metadata table.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MetadataPage {
-    pub total: usize,
-    pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Value>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Preselection {
-    #[serde(default)]
-    pub database: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
-
-#[derive(Deserialize)]
-struct Submitted {
-    session: String,
-}
+use crate::api::{Chosen, ErrorBody, MetadataPage, QueryRequest, Submitted};
+pub use crate::api::{DatabaseInfo, Info};
+use crate::model::options::OptionValues;
+use crate::model::plugins::TabContent;
+use crate::model::session::{Hit, Session};
 
 async fn read<T: serde::de::DeserializeOwned>(
     response: Result<gloo_net::http::Response, gloo_net::Error>,
@@ -143,13 +33,13 @@ pub async fn submit(
     fastx: String,
     databases: Vec<(String, OptionValues)>,
 ) -> Result<String, String> {
-    let body = serde_json::json!({
-        "fastx": fastx,
-        "databases": databases
+    let body = QueryRequest {
+        fastx,
+        databases: databases
             .into_iter()
-            .map(|(name, options)| serde_json::json!({"name": name, "options": options}))
-            .collect::<Vec<_>>(),
-    });
+            .map(|(name, options)| Chosen::WithOptions { name, options })
+            .collect(),
+    };
     let request = Request::post("/api/query")
         .json(&body)
         .map_err(|e| e.to_string())?;

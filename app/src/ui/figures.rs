@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 
 use super::browser;
-use crate::model::figure::{self, Marginal, PROJECTIONS, PlotKind, PlotSpec, Presets, TEMPLATES};
+use crate::api::Presets;
+use crate::model::figure::{self, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES};
 use crate::model::session::Geodata;
 use crate::model::table::Table;
 

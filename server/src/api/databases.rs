@@ -1,10 +1,11 @@
 //! `GET /api/databases/{db}/metadata?offset=&limit=`: a page of a database's metadata table.
 
-use app::model::session::{Column, Value};
+use app::api::MetadataPage;
+use app::model::session::Column;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
@@ -30,21 +31,11 @@ fn default_limit() -> usize {
     100
 }
 
-#[derive(Serialize)]
-struct Table {
-    offset: usize,
-    limit: usize,
-    total: usize,
-    /// `ID` first.
-    columns: Vec<Column>,
-    rows: Vec<Vec<Value>>,
-}
-
 async fn metadata(
     State(state): State<AppState>,
     Path(db): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Table>, ApiError> {
+) -> Result<Json<MetadataPage>, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if page.limit > MAX_PAGE {
         return Err(ApiError::bad_request(format!(
@@ -52,11 +43,7 @@ async fn metadata(
             page.limit
         )));
     }
-    let database = state
-        .jobs
-        .engine()
-        .database(&db)
-        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let database = state.jobs.engine().database(&db)?;
     let failed =
         |e: crate::metadb::MetaDbError| ApiError::internal(format!("database '{db}': {e}"));
     let total = database.metadb.count().await.map_err(failed)?;
@@ -80,7 +67,7 @@ async fn metadata(
                 .collect()
         })
         .collect();
-    Ok(Json(Table {
+    Ok(Json(MetadataPage {
         offset: page.offset,
         limit: page.limit,
         total,

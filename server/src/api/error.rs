@@ -48,14 +48,19 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        let body = Json(serde_json::json!({ "error": message }));
+        let body = Json(app::api::ErrorBody { error: message });
         (self.status, body).into_response()
     }
 }
 
 impl From<RequestError> for ApiError {
+    /// A database the instance does not have is not found, whether the path or the body
+    /// names it; any other fault of a request is the request's.
     fn from(e: RequestError) -> ApiError {
-        ApiError::bad_request(e.to_string())
+        match e {
+            RequestError::UnknownDatabase { .. } => ApiError::not_found(e.to_string()),
+            _ => ApiError::bad_request(e.to_string()),
+        }
     }
 }
 

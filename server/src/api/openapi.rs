@@ -82,7 +82,8 @@ pub fn document() -> Value {
                         "type": "object",
                         "properties": {"session": {"type": "string"}, "status": {"type": "string"}}
                     }}}},
-                    "400": error("bad queries (the input limit broken), unknown database or option, bad option value"),
+                    "400": error("bad queries (the input limit broken), unknown option, bad option value"),
+                    "404": error("unknown database"),
                     "413": error("body too large")
                 }
             }},
@@ -98,6 +99,7 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "the ZIP: one TSV per query and README.md (the session is kept: its download adds session.json)", "content": {"application/zip": {}}},
                     "400": error("bad request"),
+                    "404": error("unknown database"),
                     "413": error("body too large")
                 }
             }},

@@ -8,15 +8,14 @@
 
 use std::collections::BTreeMap;
 
+use app::api::{Chosen, QueryRequest, Submitted};
 use app::model::options::{OptionValue, OptionValues};
 use app::model::query::{InputLimits, parse_queries};
-use app::model::session::Status;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
@@ -27,31 +26,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/query", post(submit))
         .route("/api/query/{db}", post(submit_for_zip))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonQuery {
-    /// FASTA/FASTQ text, or a bare sequence.
-    fastx: String,
-    databases: Vec<Chosen>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Chosen {
-    Name(String),
-    WithOptions {
-        name: String,
-        #[serde(default)]
-        options: OptionValues,
-    },
-}
-
-#[derive(Serialize)]
-struct Submitted {
-    session: String,
-    status: Status,
 }
 
 /// The fields of a multipart form: text fields by name, in order, and the `fastx` file.
@@ -165,7 +139,7 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         let (fastx, chosen) = chosen_from_form(engine, read_form(multipart).await?)?;
         (queries(&fastx, &state.settings.api_limits)?, chosen)
     } else {
-        let Json(body) = Json::<JsonQuery>::from_request(request, &()).await?;
+        let Json(body) = Json::<QueryRequest>::from_request(request, &()).await?;
         let chosen = body
             .databases
             .into_iter()

@@ -8,7 +8,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::model::session::{Hit, PairState, Progress, Session, Status};
+use app::api::{PairProgress, ProgressEvent};
+use app::model::session::{Hit, PairState, Session, Status};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -16,7 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::error::ApiError;
 use super::{AppState, streamed};
@@ -154,29 +155,6 @@ async fn cancel(
     Ok(session_json(session, false, false))
 }
 
-/// One progress event: the session's status, counts, and the pairs whose state changed since
-/// the stream's previous event (all of them in its first): a watcher of a session of many
-/// pairs is sent each change once, not every pair again at every change.
-#[derive(Serialize)]
-struct ProgressEvent<'a> {
-    status: Status,
-    progress: Progress,
-    pairs: Vec<PairProgress<'a>>,
-}
-
-#[derive(Serialize)]
-struct PairProgress<'a> {
-    /// The pair's index in the session's `pairs`.
-    position: usize,
-    query: &'a str,
-    database: &'a str,
-    state: PairState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hits: Option<usize>,
-}
-
 /// The event for `session` now; `sent` holds each pair's state as the stream last sent it
 /// (`None`: not yet), and is brought up to date.
 fn progress_event(session: &Session, sent: &mut Vec<Option<PairState>>) -> Event {
@@ -191,10 +169,10 @@ fn progress_event(session: &Session, sent: &mut Vec<Option<PairState>>) -> Event
             *sent = Some(p.state);
             PairProgress {
                 position,
-                query: &p.query,
-                database: &p.database,
+                query: p.query.clone(),
+                database: p.database.clone(),
                 state: p.state,
-                error: p.error.as_deref(),
+                error: p.error.clone(),
                 hits: p.result.as_ref().map(|r| r.hits.len()),
             }
         })

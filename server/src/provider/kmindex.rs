@@ -135,7 +135,7 @@ impl Provider for LocalKmindex {
             .shared
             .index
             .sub_indexes()
-            .map(|s| IndexInfo::of_entry(s.name(), s.entry(), Some(s.occupancy())))
+            .map(|s| super::index_info(s.name(), s.entry(), Some(s.occupancy())))
             .collect();
         Box::pin(async move { Ok(infos) })
     }

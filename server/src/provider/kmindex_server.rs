@@ -280,7 +280,7 @@ impl Provider for RemoteKmindex {
             Ok(server
                 .infos()
                 .iter()
-                .map(|(name, entry)| IndexInfo::of_entry(name, entry, None))
+                .map(|(name, entry)| super::index_info(name, entry, None))
                 .collect())
         })
     }

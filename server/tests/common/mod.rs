@@ -60,10 +60,29 @@ pub fn kmviz(args: &[&str]) -> (bool, Vec<u8>, String) {
     )
 }
 
-/// GET `url`: its status and its JSON body.
+/// GET `url`: its status and its JSON body (an error's checked to be the API's error body).
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let response = reqwest::get(url).await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap();
+    if status >= 400 {
+        contract::<app::api::ErrorBody>(&body);
+    }
+    (status, body)
+}
+
+/// `body` read as the API type `T`, checked to say nothing `T` does not (`T` writes it back
+/// as it was): the server answered with the contract the browser reads.
+pub fn contract<T: serde::Serialize + serde::de::DeserializeOwned>(body: &serde_json::Value) -> T {
+    let read: T = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("not a {}: {e}\n{body}", std::any::type_name::<T>()));
+    assert_eq!(
+        &serde_json::to_value(&read).unwrap(),
+        body,
+        "{} does not hold all of the body",
+        std::any::type_name::<T>()
+    );
+    read
 }
 
 /// Reverse complement of an ACGT string (other letters kept).

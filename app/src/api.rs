@@ -1,0 +1,200 @@
+//! The bodies of kmviz's JSON API: the server answers with these types and the browser reads
+//! them, so that a field changed on one side breaks the build of the other. What the server
+//! reads from its configuration stays in the server; what a body holds of the shared model
+//! (option schemas, sessions, hits) is in [`crate::model`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::model::options::{OptionSpec, OptionValues};
+use crate::model::plugins::{Branding, PluginTab};
+use crate::model::query::InputLimits;
+use crate::model::session::{Column, Geodata, PairState, Progress, Status, Value};
+
+/// Every error's body, whatever the route: `{"error": "what is wrong"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// `GET /api/info`: the databases, the input limits and the app's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Info {
+    /// The server's version.
+    pub version: String,
+    pub databases: Vec<DatabaseInfo>,
+    /// The databases chosen when the app opens.
+    pub default: Preselection,
+    pub input: InputLimits,
+    /// Most hits kept per (query, database).
+    pub max_results: usize,
+    pub ui: Tabs,
+    /// Plugins' analysis tabs, in order.
+    pub tabs: Vec<PluginTab>,
+    /// Instance plugins' home page, help and styles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branding: Option<Branding>,
+}
+
+/// Which tabs the app shows (kmviz 0.8's `ui.with_*_tab`), and the one it opens on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tabs {
+    pub with_index_tab: bool,
+    pub with_plot_tab: bool,
+    pub with_map_tab: bool,
+    pub with_sequence_tab: bool,
+    pub with_help_tab: bool,
+    pub default_tab: String,
+}
+
+/// The databases selected when the app opens (kmviz 0.8's `default`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Preselection {
+    pub database: Vec<String>,
+    /// A named set of options, as kmviz 0.8's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
+    /// Whether the selection is hidden from users.
+    #[serde(default)]
+    pub hide: bool,
+}
+
+/// One database: its provider, sub-indexes, options, metadata and figure presets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    pub name: String,
+    /// The provider's kind, e.g. `kmindex`.
+    pub provider: String,
+    /// Why the provider cannot be used now (e.g. its server is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub indexes: Vec<IndexInfo>,
+    pub options: Vec<OptionSpec>,
+    pub metadata: MetadataInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presets: Option<Presets>,
+}
+
+/// One (sub-)index a provider searches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexInfo {
+    pub name: String,
+    /// The indexed s-mer size (queries are cut into k-mers of `smer_size + z`).
+    pub smer_size: usize,
+    pub abundance: bool,
+    pub samples: usize,
+    // The layout of kmindex indexes; other providers may not have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimizer_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<usize>,
+    /// Rows of each sample's Bloom filter (one hash function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bloom_size: Option<u64>,
+    /// Bits per sample and row: 1 for presence/absence, more for abundance classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits_per_cell: Option<usize>,
+    /// The fraction of non-empty cells, measured on a sample of rows when the matrices can
+    /// be read: the false-positive rate of one s-mer lookup (`occupancy^(z+1)` for a k-mer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupancy: Option<f64>,
+}
+
+/// A database's metadata: its size, columns, coordinates and links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataInfo {
+    /// `None` when the MetaDB cannot be read now (`error` says why).
+    pub rows: Option<usize>,
+    /// Without `ID`.
+    pub columns: Vec<Column>,
+    pub geodata: Option<Geodata>,
+    /// Column → link template (`{}` stands for the value).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A database's figure presets, in kmviz 0.8's `presets.toml` format.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Presets {
+    /// Whether the default presets are applied when results are shown.
+    #[serde(default)]
+    pub priority: bool,
+    /// Plot presets by name.
+    #[serde(default)]
+    pub plot: BTreeMap<String, Json>,
+    /// Map presets by name.
+    #[serde(default)]
+    pub map: BTreeMap<String, Json>,
+    /// The default preset's name for `plot` and for `map`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<BTreeMap<String, String>>,
+}
+
+/// `GET /api/databases/{db}/metadata?offset=&limit=`: a page of a database's metadata table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataPage {
+    pub offset: usize,
+    pub limit: usize,
+    /// Rows in the whole table.
+    pub total: usize,
+    /// `ID` first.
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// `POST /api/query` as JSON: the queries and the chosen databases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// FASTA/FASTQ text, or a bare sequence.
+    pub fastx: String,
+    pub databases: Vec<Chosen>,
+}
+
+/// A chosen database: its name alone (its default options), or with options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Chosen {
+    Name(String),
+    WithOptions {
+        name: String,
+        #[serde(default)]
+        options: OptionValues,
+    },
+}
+
+/// The answer to `POST /api/query`: the new session, running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub session: String,
+    pub status: Status,
+}
+
+/// One event of `GET /api/sessions/{id}/events`: the session's status, counts, and the pairs
+/// whose state changed since the stream's previous event (all of them in its first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressEvent {
+    pub status: Status,
+    pub progress: Progress,
+    pub pairs: Vec<PairProgress>,
+}
+
+/// A pair's state in a [`ProgressEvent`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairProgress {
+    /// The pair's index in the session's `pairs`.
+    pub position: usize,
+    pub query: String,
+    pub database: String,
+    pub state: PairState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How many hits, once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<usize>,
+}
