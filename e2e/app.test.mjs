@@ -25,7 +25,7 @@ const column = (n) => table.locator(`table.hits tbody tr[data-row] td:nth-child(
 /// The Plotly figure's traces in a tab.
 const traces = (tab) => pageOf(tab).locator(".figure").evaluate((div) =>
   (div.data ?? []).map((t) => ({ type: t.type, name: t.name, points: (t.customdata ?? t.lat ?? []).length })));
-const TEMP = 10, BIOME = 12;
+const TEMP = 11, BIOME = 13;
 
 const steps = [];
 async function step(name, body) {
@@ -129,9 +129,9 @@ try {
     const [download] = await Promise.all([page.waitForEvent("download"), table.locator('button.export[data-format="csv"]').click()]);
     assert.match(download.suggestedFilename(), /\.csv$/);
     const lines = readFileSync(await download.path(), "utf8").trimEnd().split("\n");
-    assert.equal(lines[0], "ID,index,CovXK,CovXB,CovYK,CovYB,Lat,Long,Depth,Temp,Date,Biome,Layer");
+    assert.equal(lines[0], "ID,index,CovXK,CovXB,CovYK,CovYB,has_metadata,Lat,Long,Depth,Temp,Date,Biome,Layer");
     assert.equal(lines.length, shown + 1);
-    assert.ok(lines.slice(1).every((l) => l.split(",")[11] === "Trades" && Number(l.split(",")[9]) >= 25));
+    assert.ok(lines.slice(1).every((l) => l.split(",")[12] === "Trades" && Number(l.split(",")[10]) >= 25));
   });
 
   await step("plots-the-filtered-rows", async () => {
@@ -322,7 +322,7 @@ data_dir = "${join(data, "two-sessions")}"
       await page.locator("select.database").selectOption("remote");
       await until("the remote table", async () => (await table.locator('th[data-column="Biome"]').count()) === 0);
       const headers = await table.locator("thead tr:first-child th").allTextContents();
-      assert.deepEqual(headers, ["ID", "index", "CovXK", "CovXB", "CovYK", "CovYB", "Temp"]);
+      assert.deepEqual(headers, ["ID", "index", "CovXK", "CovXB", "CovYK", "CovYB", "has_metadata", "Temp"]);
       // The same index answers the same, locally and over HTTP.
       assert.equal(await count(), local);
     } finally {

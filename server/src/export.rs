@@ -7,44 +7,42 @@ use std::sync::Arc;
 
 use app::model::results::per_base;
 use app::model::session::{ColumnKind, Hit, PairResult, PairState, Session, Value};
+use app::model::table::HIT_COLUMNS;
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 
-/// The TSV of one pair: `index`, `ID`, `has_metadata`, the coverage columns, then metadata.
+/// The TSV of one pair: the columns every result starts with ([`HIT_COLUMNS`]), then the
+/// metadata.
 pub fn tsv(result: &PairResult) -> String {
     use std::fmt::Write as _;
-    let abundance = result.indexes.iter().any(|i| i.abundance);
-    let mut header = vec!["index", "ID", "has_metadata", "CovXK", "CovXB"];
-    if abundance {
-        header.extend(["CovYK", "CovYB"]);
-    }
+    let mut header: Vec<&str> = HIT_COLUMNS.iter().map(|(name, _)| *name).collect();
     header.extend(result.columns.iter().map(|c| c.name.as_str()));
     let mut out = header.join("\t");
     out.push('\n');
     for hit in &result.hits {
         let c = &hit.coverage;
+        push_clean(&mut out, &hit.id);
+        out.push('\t');
         push_clean(&mut out, &hit.index);
         out.push('\t');
-        push_clean(&mut out, &hit.id);
-        out.push_str(if hit.has_metadata {
-            "\ttrue\t"
-        } else {
-            "\tfalse\t"
-        });
         push_float(&mut out, c.cov_xk);
         out.push('\t');
         push_float(&mut out, c.cov_xb);
-        if abundance {
-            for value in [c.cov_yk, c.cov_yb] {
-                out.push('\t');
-                if let Some(v) = value {
-                    push_float(&mut out, v);
-                }
+        // Empty for presence/absence indexes.
+        for value in [c.cov_yk, c.cov_yb] {
+            out.push('\t');
+            if let Some(v) = value {
+                push_float(&mut out, v);
             }
         }
+        out.push_str(if hit.has_metadata {
+            "\ttrue"
+        } else {
+            "\tfalse"
+        });
         for value in &hit.metadata {
             out.push('\t');
             let _ = match value {
@@ -244,10 +242,11 @@ fn readme(session: &Session, archive: Archive, listing: &str) -> String {
     format!(
         "# kmviz session {id}\n\n\
          One tab-separated file per (query, database): the samples found, best first, with\n\
-         `index` (the sub-index), `ID`, `has_metadata` (false: the sample has no metadata row),\n\
-         `CovXK` (fraction of the query's k-mers found), `CovXB` (fraction of its bases covered\n\
-         by a found k-mer), for abundance indexes `CovYK` (mean abundance per k-mer) and `CovYB`\n\
-         (mean abundance per base), then the sample's metadata.\n\n\
+         `ID`, `index` (the sub-index), `CovXK` (fraction of the query's k-mers found), `CovXB`\n\
+         (fraction of its bases covered by a found k-mer), `CovYK` (mean abundance per k-mer)\n\
+         and `CovYB` (mean abundance per base; both empty for presence/absence indexes),\n\
+         `has_metadata` (false: the sample has no metadata row), then the sample's metadata,\n\
+         in the order of kmviz's table.\n\n\
          ## Files\n\n{listing}\n\
          ## Session\n\n{whole}",
         id = session.id
@@ -257,9 +256,10 @@ fn readme(session: &Session, archive: Archive, listing: &str) -> String {
 /// One hit with its query, database and result.
 type Row<'a> = (&'a str, &'a str, &'a Hit, &'a PairResult);
 
-/// Every hit of `session` as one Arrow IPC stream: `query`, `database`, `index`, `ID`,
-/// `has_metadata`, the coverage columns, the per-k-mer and per-base vectors, then the union of
-/// the databases' metadata columns (text where two databases disagree on a column's type).
+/// Every hit of `session` as one Arrow IPC stream: `query`, `database`, the columns every
+/// result starts with ([`HIT_COLUMNS`]), the union of the databases' metadata columns (text
+/// where two databases disagree on a column's type), then the per-k-mer and per-base vectors
+/// (`kmers`, `bases`).
 pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
     let results: Vec<(&str, &str, &PairResult)> = session
         .pairs
@@ -290,51 +290,29 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
         rows.iter().for_each(|r| b.append_option(f(r.2)));
         Arc::new(b.finish())
     };
-    let mut fields = vec![
-        Field::new("query", DataType::Utf8, false),
-        Field::new("database", DataType::Utf8, false),
-        Field::new("index", DataType::Utf8, false),
-        Field::new("ID", DataType::Utf8, false),
-        Field::new("has_metadata", DataType::Boolean, false),
-        Field::new("CovXK", DataType::Float64, true),
-        Field::new("CovXB", DataType::Float64, true),
-        Field::new("CovYK", DataType::Float64, true),
-        Field::new("CovYB", DataType::Float64, true),
-    ];
     let mut has_metadata = BooleanBuilder::new();
     rows.iter()
         .for_each(|r| has_metadata.append_value(r.2.has_metadata));
-    let mut columns: Vec<ArrayRef> = vec![
-        text(&|r| r.0.to_owned()),
-        text(&|r| r.1.to_owned()),
-        text(&|r| r.2.index.clone()),
+    let mut fields = vec![
+        Field::new("query", DataType::Utf8, false),
+        Field::new("database", DataType::Utf8, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![text(&|r| r.0.to_owned()), text(&|r| r.1.to_owned())];
+    // In the order of `HIT_COLUMNS`.
+    let hit_columns: [ArrayRef; 7] = [
         text(&|r| r.2.id.clone()),
-        Arc::new(has_metadata.finish()),
+        text(&|r| r.2.index.clone()),
         float(&|h| Some(h.coverage.cov_xk)),
         float(&|h| Some(h.coverage.cov_xb)),
         float(&|h| h.coverage.cov_yk),
         float(&|h| h.coverage.cov_yb),
+        Arc::new(has_metadata.finish()),
     ];
-    let mut kmers = ListBuilder::new(UInt32Builder::new());
-    let mut bases = ListBuilder::new(Float64Builder::new());
-    for (_, _, hit, result) in &rows {
-        let values = hit.kmers.values();
-        let answer = result.indexes.iter().find(|i| i.name == hit.index);
-        let per_base =
-            answer.and_then(|i| per_base(&values, i.kmer_size, result.query_length, i.abundance));
-        kmers.values().append_slice(&values);
-        kmers.append(true);
-        bases
-            .values()
-            .append_slice(per_base.as_deref().unwrap_or_default());
-        bases.append(true);
+    for ((name, kind), column) in HIT_COLUMNS.iter().zip(hit_columns) {
+        let nullable = *kind == ColumnKind::Float;
+        fields.push(Field::new(*name, column.data_type().clone(), nullable));
+        columns.push(column);
     }
-    let kmers = kmers.finish();
-    let bases = bases.finish();
-    fields.push(Field::new("kmers", kmers.data_type().clone(), false));
-    fields.push(Field::new("bases", bases.data_type().clone(), false));
-    columns.push(Arc::new(kmers));
-    columns.push(Arc::new(bases));
     for (name, kind) in &metadata {
         let cell = |hit: &Hit, result: &PairResult| -> Value {
             result
@@ -392,6 +370,26 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
         fields.push(Field::new(name, crate::metadb::data_type(*kind), true));
         columns.push(column);
     }
+    let mut kmers = ListBuilder::new(UInt32Builder::new());
+    let mut bases = ListBuilder::new(Float64Builder::new());
+    for (_, _, hit, result) in &rows {
+        let values = hit.kmers.values();
+        let answer = result.indexes.iter().find(|i| i.name == hit.index);
+        let per_base =
+            answer.and_then(|i| per_base(&values, i.kmer_size, result.query_length, i.abundance));
+        kmers.values().append_slice(&values);
+        kmers.append(true);
+        bases
+            .values()
+            .append_slice(per_base.as_deref().unwrap_or_default());
+        bases.append(true);
+    }
+    let kmers = kmers.finish();
+    let bases = bases.finish();
+    fields.push(Field::new("kmers", kmers.data_type().clone(), false));
+    fields.push(Field::new("bases", bases.data_type().clone(), false));
+    columns.push(Arc::new(kmers));
+    columns.push(Arc::new(bases));
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
     let mut writer =

@@ -481,6 +481,17 @@ async fn arrow_batches(server: &Server, id: &str) -> Vec<RecordBatch> {
     let bytes = response.bytes().await.unwrap();
     let reader =
         arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    // The pair, then the table's layout.
+    let names: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let layout = app::model::table::HIT_COLUMNS.map(|(name, _)| name);
+    assert_eq!(names[..2], ["query", "database"]);
+    assert_eq!(names[2..2 + layout.len()], layout);
+    assert_eq!(names[names.len() - 2..], ["kmers", "bases"]);
     reader.map(Result::unwrap).collect()
 }
 
@@ -756,16 +767,17 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
         let lines: Vec<&str> = files[file].lines().collect();
         assert_eq!(
             lines[0],
-            "index\tID\thas_metadata\tCovXK\tCovXB\tCovYK\tCovYB\tLat\tLong\tDepth\tSite\tFiltered"
+            "ID\tindex\tCovXK\tCovXB\tCovYK\tCovYB\thas_metadata\tLat\tLong\tDepth\tSite\tFiltered"
         );
         assert_eq!(lines.len(), hits.len() + 1);
         for (line, hit) in lines[1..].iter().zip(&hits) {
             let cells: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cells[1], hit["ID"].as_str().unwrap());
+            assert_eq!(cells[0], hit["ID"].as_str().unwrap());
             assert_eq!(
-                cells[3].parse::<f64>().unwrap(),
+                cells[2].parse::<f64>().unwrap(),
                 hit["CovXK"].as_f64().unwrap()
             );
+            assert_eq!(cells[6], hit["has_metadata"].to_string());
             if let Some(site) = hit["metadata"][3].as_str() {
                 assert_eq!(cells[10], site);
             }
@@ -809,7 +821,7 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
         tsv.lines()
             .nth(1)
             .unwrap()
-            .starts_with("pa\tD1\ttrue\t1\t1\t"),
+            .starts_with("D1\tpa\t1\t1\t\t\ttrue\t"),
         "{tsv}"
     );
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::session::{ColumnKind, Value};
-use super::table::{self, ID, Table};
+use super::table::{self, HAS_METADATA, ID, Table};
 use crate::api::Presets;
 
 /// Above this many points, scatters are drawn with WebGL.
@@ -900,11 +900,12 @@ impl Cartesian<'_> {
     }
 }
 
-/// The dimensions drawn: the chosen ones, or every numeric (`text`: text) column.
+/// The dimensions drawn: the chosen ones, or every numeric (`text`: text) column but the
+/// bookkeeping ones (`ID`, `has_metadata`).
 fn dimensions(table: &Table, spec: &PlotSpec, text: bool) -> Result<Vec<usize>, String> {
     if spec.dimensions.is_empty() {
         let chosen: Vec<usize> = (0..table.columns.len())
-            .filter(|&c| c != ID && categorical(table, c) == text)
+            .filter(|&c| c != ID && c != HAS_METADATA && categorical(table, c) == text)
             .collect();
         if chosen.is_empty() {
             return Err(format!(
@@ -1138,7 +1139,8 @@ mod tests {
         );
         let area = plot(&t, &ALL_ROWS, &spec(PlotKind::Area)).unwrap();
         assert_eq!(area["data"][0]["stackgroup"], "s0");
-        // Parallel coordinates take every numeric column, categories every text one but the ID.
+        // Parallel coordinates take every numeric column, categories every text one but the ID
+        // and has_metadata.
         let pc = plot(&t, &ALL_ROWS, &spec(PlotKind::ParallelCoordinates)).unwrap();
         assert_eq!(pc["data"][0]["dimensions"].as_array().unwrap().len(), 7);
         let cats = plot(&t, &ALL_ROWS, &spec(PlotKind::ParallelCategories)).unwrap();

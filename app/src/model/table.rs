@@ -6,9 +6,22 @@ use std::cmp::Ordering;
 
 use super::session::{Column, ColumnKind, Hit, PairResult, Value};
 
-/// Columns every result table starts with.
+/// The columns every result starts with, in this order wherever results are laid out: the
+/// app's table and its exports, the ZIP's TSVs, the Arrow stream (after `query` and
+/// `database`). The metadata columns follow. `has_metadata` is false for a sample the MetaDB
+/// has no row for (its metadata are then all empty).
+pub const HIT_COLUMNS: [(&str, ColumnKind); 7] = [
+    ("ID", ColumnKind::Text),
+    ("index", ColumnKind::Text),
+    ("CovXK", ColumnKind::Float),
+    ("CovXB", ColumnKind::Float),
+    ("CovYK", ColumnKind::Float),
+    ("CovYB", ColumnKind::Float),
+    ("has_metadata", ColumnKind::Boolean),
+];
 pub const ID: usize = 0;
 pub const INDEX: usize = 1;
+pub const HAS_METADATA: usize = 6;
 /// CovYK and CovYB: missing by nature for presence/absence indexes.
 const ABUNDANCE_ONLY: [usize; 2] = [4, 5];
 
@@ -20,16 +33,8 @@ pub struct Table {
 
 impl Table {
     pub fn of(result: &PairResult) -> Table {
-        let mut columns: Vec<(String, ColumnKind)> = [
-            ("ID", ColumnKind::Text),
-            ("index", ColumnKind::Text),
-            ("CovXK", ColumnKind::Float),
-            ("CovXB", ColumnKind::Float),
-            ("CovYK", ColumnKind::Float),
-            ("CovYB", ColumnKind::Float),
-        ]
-        .map(|(n, k)| (n.to_owned(), k))
-        .to_vec();
+        let mut columns: Vec<(String, ColumnKind)> =
+            HIT_COLUMNS.map(|(n, k)| (n.to_owned(), k)).to_vec();
         columns.extend(result.columns.iter().map(|c| (c.name.clone(), c.kind)));
         Table {
             columns,
@@ -105,6 +110,7 @@ fn cells(hit: &Hit) -> Vec<Value> {
         Value::Float(c.cov_xb),
         c.cov_yk.map_or(Value::Null, Value::Float),
         c.cov_yb.map_or(Value::Null, Value::Float),
+        Value::Boolean(hit.has_metadata),
     ];
     row.extend(hit.metadata.iter().cloned());
     row
@@ -232,8 +238,9 @@ mod tests {
     #[test]
     fn columns_start_with_the_coverage_and_are_found_by_name() {
         let t = table();
-        assert_eq!(t.columns.len(), 8);
-        assert_eq!(t.column("temp"), Some(6));
+        assert_eq!(t.columns.len(), 9);
+        assert_eq!(t.column("has_metadata"), Some(6));
+        assert_eq!(t.column("temp"), Some(7));
         assert_eq!(t.column("CovXK"), Some(2));
         assert_eq!(t.column("nope"), None);
         assert!(t.complete(0));
@@ -244,9 +251,9 @@ mod tests {
     fn sorting_puts_missing_values_last_either_way() {
         let t = table();
         let mut rows = vec![0, 1, 2];
-        t.sort(&mut rows, 6, false);
+        t.sort(&mut rows, 7, false);
         assert_eq!(rows, [2, 0, 1]);
-        t.sort(&mut rows, 6, true);
+        t.sort(&mut rows, 7, true);
         assert_eq!(rows, [1, 0, 2]);
         t.sort(&mut rows, 2, true);
         assert_eq!(rows, [1, 2, 0]);
@@ -259,17 +266,17 @@ mod tests {
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
-            Some("ID,index,CovXK,CovXB,CovYK,CovYB,Temp,note")
+            Some("ID,index,CovXK,CovXB,CovYK,CovYB,has_metadata,Temp,note")
         );
         assert_eq!(
             lines.next(),
-            Some("S2,pa,0.9,0.9,,,,\"tab\there, \"\"quoted\"\"\"")
+            Some("S2,pa,0.9,0.9,,,true,,\"tab\there, \"\"quoted\"\"\"")
         );
-        assert_eq!(lines.next(), Some("S3,pa,0.7,0.7,,,-2,\"a,b\""));
+        assert_eq!(lines.next(), Some("S3,pa,0.7,0.7,,,true,-2,\"a,b\""));
         let tsv = t.delimited(&[1], '\t');
         assert_eq!(
             tsv.lines().nth(1),
-            Some("S2\tpa\t0.9\t0.9\t\t\t\ttab here, \"quoted\"")
+            Some("S2\tpa\t0.9\t0.9\t\t\ttrue\t\ttab here, \"quoted\"")
         );
     }
 

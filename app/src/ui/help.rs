@@ -21,6 +21,7 @@ pub fn HelpTab() -> impl IntoView {
                 <dt>"CovXK"</dt><dd>"the fraction of the query's k-mers found in the sample."</dd>
                 <dt>"CovXB"</dt><dd>"the fraction of the query's bases covered by at least one k-mer found."</dd>
                 <dt>"CovYK, CovYB"</dt><dd>"for abundance indexes: the mean abundance over k-mers, and over bases."</dd>
+                <dt>"has_metadata"</dt><dd>"false when the database has no metadata for the sample (its other columns are then empty)."</dd>
             </dl>
             <h3>"Tabs"</h3>
             <dl>

@@ -110,7 +110,7 @@ pub fn document() -> Value {
                     "responses": {
                         "200": {"description": "the session", "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Session"}},
-                            "application/vnd.apache.arrow.stream": {"schema": {"description": "one row per hit: query, database, index, ID, has_metadata, CovXK, CovXB, CovYK, CovYB, kmers, bases, then metadata columns"}}
+                            "application/vnd.apache.arrow.stream": {"schema": {"description": "one row per hit: query, database, ID, index, CovXK, CovXB, CovYK, CovYB, has_metadata, the metadata columns, then kmers and bases"}}
                         }},
                         "404": error("unknown session")
                     }
