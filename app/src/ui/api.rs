@@ -4,8 +4,7 @@ use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::api::{Chosen, ErrorBody, MetadataPage, QueryRequest, Submitted};
-pub use crate::api::{DatabaseInfo, Info};
+use crate::api::{Chosen, ErrorBody, Info, MetadataPage, QueryRequest, Submitted};
 use crate::model::options::OptionValues;
 use crate::model::plugins::TabContent;
 use crate::model::session::{Hit, Session};

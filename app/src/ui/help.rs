@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::api::Info;
+use crate::api::Info;
 
 /// kmviz's help, then the instance plugins' (sanitised by the server).
 #[component]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::api::{self, DatabaseInfo};
+use super::api;
 use super::table::{TableState, TableView};
+use crate::api::DatabaseInfo;
 use crate::model::table::Table;
 
 /// `z`: the z the session used with this database, if the provider has one.

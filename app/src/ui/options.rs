@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::api::DatabaseInfo;
+use crate::api::DatabaseInfo;
 use crate::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 
 #[component]

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::api::{self, DatabaseInfo, Info};
+use super::api;
 use super::figures::{MapTab, PlotTab};
 use super::help::HelpTab;
 use super::index::IndexTab;
 use super::sequence::SequenceView;
 use super::table::{TableState, TableView};
+use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValue;
 use crate::model::plugins::{PluginTab, TabContent};
 use crate::model::session::{Pair, PairState, Session, Status};

@@ -10,9 +10,10 @@ use wasm_bindgen::JsCast;
 
 use serde::{Deserialize, Serialize};
 
-use super::api::{self, Info};
+use super::api;
 use super::browser;
 use super::options::OptionsPanel;
+use crate::api::Info;
 use crate::model::options::OptionValues;
 use crate::model::query::parse_queries;
 use crate::model::session::Session;
