@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
 
 use crate::model::options::{OptionSpec, OptionValues};
 use crate::model::plugins::{Branding, PluginTab};
@@ -15,12 +14,14 @@ use crate::model::session::{Column, Geodata, PairState, Progress, Status, Value}
 
 /// Every error's body, whatever the route: `{"error": "what is wrong"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
 }
 
 /// `GET /api/info`: the databases, the input limits and the app's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Info {
     /// The server's version.
     pub version: String,
@@ -40,6 +41,7 @@ pub struct Info {
 
 /// Which tabs the app shows (kmviz 0.8's `ui.with_*_tab`), and the one it opens on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tabs {
     pub with_index_tab: bool,
     pub with_plot_tab: bool,
@@ -51,6 +53,7 @@ pub struct Tabs {
 
 /// The databases selected when the app opens (kmviz 0.8's `default`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preselection {
     pub database: Vec<String>,
     /// A named set of options, as kmviz 0.8's.
@@ -63,6 +66,7 @@ pub struct Preselection {
 
 /// One database: its provider, sub-indexes, options, metadata and figure presets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseInfo {
     pub name: String,
     /// The provider's kind, e.g. `kmindex`.
@@ -79,6 +83,7 @@ pub struct DatabaseInfo {
 
 /// One (sub-)index a provider searches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexInfo {
     pub name: String,
     /// The indexed s-mer size (queries are cut into k-mers of `smer_size + z`).
@@ -104,6 +109,7 @@ pub struct IndexInfo {
 
 /// A database's metadata: its size, columns, coordinates and links.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetadataInfo {
     /// `None` when the MetaDB cannot be read now (`error` says why).
     pub rows: Option<usize>,
@@ -119,6 +125,7 @@ pub struct MetadataInfo {
 
 /// A database's figure presets, in kmviz 0.8's `presets.toml` format.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Presets {
     /// Whether the default presets are applied when results are shown.
@@ -126,10 +133,10 @@ pub struct Presets {
     pub priority: bool,
     /// Plot presets by name.
     #[serde(default)]
-    pub plot: BTreeMap<String, Json>,
+    pub plot: BTreeMap<String, serde_json::Value>,
     /// Map presets by name.
     #[serde(default)]
-    pub map: BTreeMap<String, Json>,
+    pub map: BTreeMap<String, serde_json::Value>,
     /// The default preset's name for `plot` and for `map`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<BTreeMap<String, String>>,
@@ -137,6 +144,7 @@ pub struct Presets {
 
 /// `GET /api/databases/{db}/metadata?offset=&limit=`: a page of a database's metadata table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetadataPage {
     pub offset: usize,
     pub limit: usize,
@@ -149,6 +157,7 @@ pub struct MetadataPage {
 
 /// `POST /api/query` as JSON: the queries and the chosen databases.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
     /// FASTA/FASTQ text, or a bare sequence.
@@ -158,18 +167,21 @@ pub struct QueryRequest {
 
 /// A chosen database: its name alone (its default options), or with options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Chosen {
     Name(String),
     WithOptions {
         name: String,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(inline))]
         options: OptionValues,
     },
 }
 
 /// The answer to `POST /api/query`: the new session, running.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Submitted {
     pub session: String,
     pub status: Status,
@@ -178,6 +190,7 @@ pub struct Submitted {
 /// One event of `GET /api/sessions/{id}/events`: the session's status, counts, and the pairs
 /// whose state changed since the stream's previous event (all of them in its first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgressEvent {
     pub status: Status,
     pub progress: Progress,
@@ -186,6 +199,7 @@ pub struct ProgressEvent {
 
 /// A pair's state in a [`ProgressEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairProgress {
     /// The pair's index in the session's `pairs`.
     pub position: usize,

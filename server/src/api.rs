@@ -30,6 +30,7 @@ use futures_util::StreamExt as _;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::jobs::Jobs;
 
@@ -54,17 +55,24 @@ pub struct Settings {
     pub max_body_size: usize,
 }
 
-/// kmviz's JSON API.
+/// kmviz's JSON API: each route with its description ([`openapi`] gathers them).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(info::routes())
+        .merge(databases::routes())
+        .merge(query::routes())
+        .merge(sessions::routes())
+        .merge(plugins::routes())
+        .merge(openapi::routes())
+}
+
+/// kmviz's JSON API, served.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_size;
-    Router::new()
-        .merge(info::router())
-        .merge(databases::router())
-        .merge(query::router())
-        .merge(sessions::router())
-        .merge(plugins::router())
-        .merge(openapi::router())
+    let (router, _) = routes().split_for_parts();
+    router
         .route("/api/{*rest}", axum::routing::any(edge::unknown_api_path))
+        .layer(axum::middleware::map_response(edge::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(compression())
         .with_state(state)

@@ -63,6 +63,9 @@ enum Command {
     /// Inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Print the OpenAPI document of kmviz's HTTP API (as served at /api/openapi.json), for
+    /// generating clients.
+    Openapi,
     /// Exit 0 when URL answers 2xx within 5 s (a container's health check: the image has no
     /// curl).
     Health {
@@ -250,6 +253,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => demo(default_demo_dir(), crate::demo::DEFAULT_SEED, &listen),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Health { url } => health(&url),
+        Command::Openapi => {
+            println!("{}", crate::api::openapi::document().to_pretty_json()?);
+            Ok(())
+        }
         Command::Plugin(PluginCommand::Check { file }) => check_plugin(&file),
         Command::Plugin(PluginCommand::List { config }) => list_plugins(&config),
         Command::Plugin(PluginCommand::New { lang, name, dir }) => {
@@ -524,11 +531,14 @@ fn check_config(file: &Path) -> anyhow::Result<()> {
     let plugins = instance.load_plugins()?;
     runtime.block_on(async {
         let mut failed = 0;
-        let local = crate::engine::LocalIndexes::default();
+        let context = crate::registry::Context {
+            plugins: &plugins,
+            local: &Default::default(),
+            timeout: std::time::Duration::from_secs(instance.engine.timeout.min(10)),
+        };
         for spec in instance.databases {
             let name = spec.name.clone();
-            let timeout = std::time::Duration::from_secs(instance.engine.timeout.min(10));
-            match crate::engine::Database::open(spec, timeout, &plugins, &local).await {
+            match crate::engine::Database::open(spec, &context).await {
                 Ok(database) => match database.provider.indexes().await {
                     Ok(indexes) => println!(
                         "{name}: ok ({} {}, metadata {} columns)",

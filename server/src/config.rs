@@ -7,16 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use app::api::Presets;
 use app::model::options::OptionValue;
 use app::model::query::InputLimits;
-use app::model::session::Geodata;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::metadb::MetaDbConfig;
 use crate::plugin::{Grants, PluginSpec};
+use crate::provider::ProviderConfig;
+use crate::registry::{self, Params};
 
 /// A configuration that cannot be used, with the file and the place in it.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,23 @@ use crate::plugin::{Grants, PluginSpec};
 pub struct ConfigError {
     pub file: String,
     pub message: String,
+}
+
+/// What is wrong in a configuration, and where (e.g. `databases.A.params.idx: missing`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Invalid {
+        Invalid(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Invalid {
+        Invalid(message.to_owned())
+    }
 }
 
 /// The configuration file, as written.
@@ -303,51 +323,6 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
-/// A provider, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProviderSpec {
-    /// A kmindex index folder on this machine.
-    Kmindex { index_path: PathBuf },
-    /// A kmindex-server, `http://host:port`.
-    KmindexServer { url: String },
-    /// A plugin's provider, with the database's `params`.
-    Plugin { plugin: String, params: Json },
-}
-
-/// The providers' names a plugin may not take.
-const BUILT_IN: [&str; 3] = ["kmindex", "kmindex-cli", "kmindex-server"];
-/// The MetaDBs' names a plugin may not take.
-const BUILT_IN_METADB: [&str; 6] = ["tsv", "csv", "sqlite", "mysql", "mariadb", "parquet"];
-
-/// A MetaDB, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MetaDbSpec {
-    Tsv {
-        path: PathBuf,
-        idx: String,
-        separator: Option<u8>,
-    },
-    Sqlite {
-        path: PathBuf,
-        table: String,
-        idx: String,
-    },
-    Mysql {
-        connection: crate::metadb::mysql::Connection,
-        table: String,
-        idx: String,
-    },
-    Parquet {
-        files: Vec<PathBuf>,
-        idx: String,
-    },
-    /// A plugin's MetaDB, with the metadata's `params` (it names its id and geodata columns).
-    Plugin {
-        plugin: String,
-        params: Json,
-    },
-}
-
 /// How an option starts for a database: its value and whether users see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionDefault {
@@ -359,83 +334,13 @@ pub struct OptionDefault {
 #[derive(Debug, Clone)]
 pub struct DatabaseSpec {
     pub name: String,
-    pub provider: ProviderSpec,
-    pub metadb: MetaDbSpec,
-    pub geodata: Option<Geodata>,
+    pub provider: Arc<dyn ProviderConfig>,
+    pub metadb: Arc<dyn MetaDbConfig>,
     pub defaults: BTreeMap<String, OptionDefault>,
     /// The figure presets file, read.
     pub presets: Option<Presets>,
     /// Column → link template (see [`MetadataConfig::links`]).
     pub links: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KmindexParams {
-    index_path: PathBuf,
-    #[serde(default)]
-    executable: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServerParams {
-    url: String,
-    #[serde(default)]
-    port: Option<u16>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GeoParams {
-    latitude: String,
-    longitude: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TsvParams {
-    path: PathBuf,
-    idx: String,
-    #[serde(default)]
-    sep: Option<String>,
-    #[serde(default)]
-    geodata: Option<GeoParams>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SqliteParams {
-    path: PathBuf,
-    table: String,
-    idx: String,
-    #[serde(default)]
-    geodata: Option<GeoParams>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MysqlParams {
-    host: String,
-    #[serde(default)]
-    port: Option<u16>,
-    user: String,
-    password: String,
-    database: String,
-    table: String,
-    idx: String,
-    #[serde(default)]
-    geodata: Option<GeoParams>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ParquetParams {
-    #[serde(deserialize_with = "one_or_many")]
-    files: Vec<String>,
-    idx: String,
-    #[serde(default)]
-    geodata: Option<GeoParams>,
 }
 
 #[derive(Deserialize)]
@@ -457,7 +362,7 @@ pub enum Format {
 
 impl Format {
     /// The format of `path`, by its extension.
-    pub fn of(path: &Path) -> Result<Format, String> {
+    pub fn of(path: &Path) -> Result<Format, Invalid> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("toml") => Ok(Format::Toml),
             Some("yaml" | "yml") => Ok(Format::Yaml),
@@ -469,16 +374,16 @@ impl Format {
 
 /// Parses `text` in `format` into `T`; errors name the key's path and, when the parser knows
 /// it, the line.
-pub fn parse<T: DeserializeOwned>(text: &str, format: Format) -> Result<T, String> {
-    fn located<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> String {
+pub fn parse<T: DeserializeOwned>(text: &str, format: Format) -> Result<T, Invalid> {
+    fn located<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Invalid {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         let inner = inner.trim_end();
-        if path == "." {
+        Invalid(if path == "." {
             inner.to_owned()
         } else {
             format!("{path}: {inner}")
-        }
+        })
     }
     match format {
         Format::Json => {
@@ -486,18 +391,18 @@ pub fn parse<T: DeserializeOwned>(text: &str, format: Format) -> Result<T, Strin
             serde_path_to_error::deserialize(&mut de).map_err(located)
         }
         Format::Toml => {
-            let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+            let de = toml::Deserializer::parse(text).map_err(|e| Invalid(e.to_string()))?;
             serde_path_to_error::deserialize(de).map_err(located)
         }
         Format::Yaml => {
             // The YAML parser names the place itself.
-            serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+            serde_yaml_ng::from_str(text).map_err(|e| Invalid(e.to_string()))
         }
     }
 }
 
 /// Reads `part` (a value found at `place`) as `T`.
-fn part<T: DeserializeOwned>(value: &Json, place: &str) -> Result<T, String> {
+pub(crate) fn part<T: DeserializeOwned>(value: &Json, place: &str) -> Result<T, Invalid> {
     let value = if value.is_null() {
         Json::Object(Default::default())
     } else {
@@ -510,19 +415,19 @@ fn part<T: DeserializeOwned>(value: &Json, place: &str) -> Result<T, String> {
         } else {
             format!("{place}.{path}")
         };
-        format!("{where_}: {}", e.into_inner())
+        Invalid(format!("{where_}: {}", e.into_inner()))
     })
 }
 
 impl Config {
     /// Reads and parses the file at `path` (not opening anything it names).
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
-        let fail = |message: String| ConfigError {
+        let fail = |Invalid(message)| ConfigError {
             file: path.display().to_string(),
             message,
         };
         let format = Format::of(path).map_err(fail)?;
-        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| fail(Invalid(e.to_string())))?;
         parse(&text, format).map_err(fail)
     }
 
@@ -583,7 +488,7 @@ impl Config {
 
     /// Checks every database's provider, MetaDB, defaults and presets, resolving paths against
     /// `base` (the configuration's folder).
-    pub fn databases(&self, base: &Path) -> Result<Vec<DatabaseSpec>, String> {
+    pub fn databases(&self, base: &Path) -> Result<Vec<DatabaseSpec>, Invalid> {
         if let Some(Auth::Keyring(_)) = &self.auth {
             return Err(
                 "auth: keyring user names are not supported; give `user = \"password\"` \
@@ -593,10 +498,10 @@ impl Config {
         }
         for name in &self.default.database {
             if !self.databases.contains_key(name) {
-                return Err(format!(
+                return Err(Invalid(format!(
                     "default.database: no database '{name}' (known: {})",
                     self.known()
-                ));
+                )));
             }
         }
         if self.engine.concurrency == 0 {
@@ -610,7 +515,7 @@ impl Config {
     }
 
     /// The WebAssembly plugins (entries with `wasm`), paths resolved against `base`.
-    pub fn plugins(&self, base: &Path) -> Result<Vec<PluginSpec>, String> {
+    pub fn plugins(&self, base: &Path) -> Result<Vec<PluginSpec>, Invalid> {
         self.plugins
             .iter()
             .filter_map(|(name, plugin)| {
@@ -624,11 +529,15 @@ impl Config {
                     let wasm: PathBuf = part(&wasm, &format!("{place}.wasm"))?;
                     let mut grants: Grants = part(&Json::Object(grants), &place)?;
                     grants.dirs = grants.dirs.iter().map(|d| base.join(d)).collect();
-                    if BUILT_IN.contains(&name.as_str()) {
-                        return Err(format!("{place}: '{name}' is a built-in provider's name"));
+                    if registry::names(crate::provider::KINDS).any(|n| n == name) {
+                        return Err(Invalid(format!(
+                            "{place}: '{name}' is a built-in provider's name"
+                        )));
                     }
-                    if BUILT_IN_METADB.contains(&name.as_str()) {
-                        return Err(format!("{place}: '{name}' is a built-in MetaDB's name"));
+                    if registry::names(crate::metadb::KINDS).any(|n| n == name) {
+                        return Err(Invalid(format!(
+                            "{place}: '{name}' is a built-in MetaDB's name"
+                        )));
                     }
                     Ok(PluginSpec {
                         name: name.clone(),
@@ -655,130 +564,39 @@ fn database(
     db: &DatabaseConfig,
     base: &Path,
     plugins: &[String],
-) -> Result<DatabaseSpec, String> {
+) -> Result<DatabaseSpec, Invalid> {
     let place = format!("databases.{name}");
     let resolve = |p: &Path| base.join(p);
-    let provider = match db.kind.as_str() {
-        "kmindex" | "kmindex-cli" => {
-            let p: KmindexParams = part(&db.params, &format!("{place}.params"))?;
-            let _ignored = p.executable;
-            ProviderSpec::Kmindex {
-                index_path: resolve(&p.index_path),
-            }
-        }
-        "kmindex-server" => {
-            let p: ServerParams = part(&db.params, &format!("{place}.params"))?;
-            let url = if p.url.contains("://") {
-                p.url
-            } else {
-                format!("http://{}", p.url)
-            };
-            let url = match p.port {
-                Some(port) => format!("{}:{port}", url.trim_end_matches('/')),
-                None => url,
-            };
-            ProviderSpec::KmindexServer { url }
-        }
-        plugin if plugins.iter().any(|p| p == plugin) => ProviderSpec::Plugin {
-            plugin: plugin.to_owned(),
-            params: db.params.clone(),
-        },
-        other => {
-            return Err(format!(
-                "{place}.type: unknown provider type '{other}'; known: {}",
-                BUILT_IN
-                    .iter()
-                    .map(|b| b.to_string())
-                    .chain(plugins.iter().map(|p| format!("{p} (plugin)")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+    let params = |kind, value, place| Params {
+        kind,
+        value,
+        base,
+        place,
     };
-    let meta_place = format!("{place}.metadata.params");
-    let geo = |g: Option<GeoParams>| {
-        g.map(|g| Geodata {
-            latitude: g.latitude,
-            longitude: g.longitude,
-        })
-    };
-    let (metadb, geodata) = match db.metadata.kind.as_str() {
-        "tsv" | "csv" => {
-            let p: TsvParams = part(&db.metadata.params, &meta_place)?;
-            let separator = match p.sep.as_deref() {
-                None => None,
-                Some("\\t") => Some(b'\t'),
-                Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
-                Some(s) => {
-                    return Err(format!("{meta_place}.sep: '{s}' is not one character"));
-                }
-            };
-            let separator = separator.or((db.metadata.kind == "csv").then_some(b','));
-            (
-                MetaDbSpec::Tsv {
-                    path: resolve(&p.path),
-                    idx: p.idx,
-                    separator,
-                },
-                geo(p.geodata),
-            )
-        }
-        "sqlite" => {
-            let p: SqliteParams = part(&db.metadata.params, &meta_place)?;
-            (
-                MetaDbSpec::Sqlite {
-                    path: resolve(&p.path),
-                    table: p.table,
-                    idx: p.idx,
-                },
-                geo(p.geodata),
-            )
-        }
-        "mysql" | "mariadb" => {
-            let p: MysqlParams = part(&db.metadata.params, &meta_place)?;
-            (
-                MetaDbSpec::Mysql {
-                    connection: crate::metadb::mysql::Connection {
-                        host: p.host,
-                        port: p.port.unwrap_or(3306),
-                        user: p.user,
-                        password: p.password,
-                        database: p.database,
-                    },
-                    table: p.table,
-                    idx: p.idx,
-                },
-                geo(p.geodata),
-            )
-        }
-        "parquet" => {
-            let p: ParquetParams = part(&db.metadata.params, &meta_place)?;
-            (
-                MetaDbSpec::Parquet {
-                    files: p.files.iter().map(|f| resolve(Path::new(f))).collect(),
-                    idx: p.idx,
-                },
-                geo(p.geodata),
-            )
-        }
-        plugin if plugins.iter().any(|p| p == plugin) => (
-            MetaDbSpec::Plugin {
-                plugin: plugin.to_owned(),
-                params: db.metadata.params.clone(),
-            },
-            None,
-        ),
-        other => {
-            return Err(format!(
-                "{place}.metadata.type: unknown MetaDB type '{other}'; known: tsv, csv, sqlite, \
-                 mysql, parquet{}",
-                plugins
-                    .iter()
-                    .map(|p| format!(", {p} (plugin)"))
-                    .collect::<String>()
-            ));
-        }
-    };
+    let at = format!("{place}.params");
+    let provider =
+        crate::provider::read(&params(&db.kind, &db.params, &at), plugins).ok_or_else(|| {
+            let known = registry::names(crate::provider::KINDS)
+                .map(str::to_owned)
+                .chain(plugins.iter().map(|p| format!("{p} (plugin)")));
+            Invalid(format!(
+                "{place}.type: unknown provider type '{}'; known: {}",
+                db.kind,
+                known.collect::<Vec<_>>().join(", ")
+            ))
+        })??;
+    let at = format!("{place}.metadata.params");
+    let metadata = params(&db.metadata.kind, &db.metadata.params, &at);
+    let metadb = crate::metadb::read(&metadata, plugins).ok_or_else(|| {
+        let known = registry::names(crate::metadb::KINDS)
+            .map(str::to_owned)
+            .chain(plugins.iter().map(|p| format!("{p} (plugin)")));
+        Invalid(format!(
+            "{place}.metadata.type: unknown MetaDB type '{}'; known: {}",
+            db.metadata.kind,
+            known.collect::<Vec<_>>().join(", ")
+        ))
+    })??;
     let defaults = db
         .defaults
         .iter()
@@ -798,32 +616,31 @@ fn database(
             };
             Ok((option.clone(), default))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, Invalid>>()?;
     let presets = match &db.presets {
         None => None,
         Some(path) => {
             let path = resolve(path);
             let at = format!("{place}.presets ({})", path.display());
-            let format = Format::of(&path).map_err(|e| format!("{at}: {e}"))?;
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{at}: {e}"))?;
-            let presets: Json = parse(&text, format).map_err(|e| format!("{at}: {e}"))?;
+            let format = Format::of(&path).map_err(|e| Invalid(format!("{at}: {e}")))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| Invalid(format!("{at}: {e}")))?;
+            let presets: Json = parse(&text, format).map_err(|e| Invalid(format!("{at}: {e}")))?;
             Some(part(&presets, &at)?)
         }
     };
     for (column, template) in &db.metadata.links {
         let safe = template.starts_with("https://") || template.starts_with("http://");
         if !safe || !template.contains("{}") {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "{place}.metadata.links.{column}: '{template}' is not an http(s) URL with {{}} \
                  where the value goes"
-            ));
+            )));
         }
     }
     Ok(DatabaseSpec {
         name: name.to_owned(),
         provider,
         metadb,
-        geodata,
         defaults,
         presets,
         links: db.metadata.links.clone(),
@@ -865,15 +682,19 @@ mod tests {
                     [databases.A.metadata]\ntype = \"tsv\"\n[databases.A.metadata.params]\n\
                     path = \"m.tsv\"\nidx = \"ID\"\ncolour = \"red\"\n";
         let config: Config = parse(text, Format::Toml).unwrap();
-        let error = config.databases(Path::new(".")).unwrap_err();
+        let error = config.databases(Path::new(".")).unwrap_err().0;
         assert!(
             error.starts_with("databases.A.metadata.params.colour: unknown field `colour`"),
             "{error}"
         );
-        let error = parse::<Config>("databases: {}\ninptu: {}\n", Format::Yaml).unwrap_err();
+        let error = parse::<Config>("databases: {}\ninptu: {}\n", Format::Yaml)
+            .unwrap_err()
+            .0;
         assert!(error.contains("unknown field `inptu`"), "{error}");
         assert!(error.contains("line 2"), "{error}");
-        let error = parse::<Config>("[input]\nmax_qeury = 3\n", Format::Toml).unwrap_err();
+        let error = parse::<Config>("[input]\nmax_qeury = 3\n", Format::Toml)
+            .unwrap_err()
+            .0;
         assert!(error.starts_with("input.max_qeury: "), "{error}");
         assert!(error.contains("max_qeury"), "{error}");
     }

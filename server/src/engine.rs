@@ -4,24 +4,20 @@
 
 pub mod join;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::options::{OptionSpec, OptionValues, resolve};
 use app::model::query::Query;
 use app::model::session::{DatabaseRun, PairResult};
 
-use crate::config::{DatabaseSpec, EngineConfig, MetaDbSpec, OptionDefault, ProviderSpec};
+use crate::config::{DatabaseSpec, EngineConfig, OptionDefault};
 use crate::metadb::{self, MetaDb};
 use crate::plugin::Plugins;
-use crate::plugin::metadb::PluginMetaDb;
-use crate::plugin::provider::PluginProvider;
 use crate::provider::Provider;
-use crate::provider::kmindex::LocalKmindex;
-use crate::provider::kmindex_server::RemoteKmindex;
-use kmindex::index::Index;
+use crate::provider::kmindex::LocalIndexes;
+use crate::registry::Context;
 
 /// A provider paired with a MetaDB, under a name.
 #[derive(Debug)]
@@ -49,98 +45,18 @@ impl Database {
         Ok(())
     }
 
-    /// Opens the provider and the MetaDB `spec` names. A kmindex-server that does not answer
-    /// yet is not an error: its queries fail until it does.
-    pub async fn open(
-        spec: DatabaseSpec,
-        timeout: Duration,
-        plugins: &Plugins,
-        local: &LocalIndexes,
-    ) -> Result<Database, String> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            format!("database '{}': {what}: {e}", spec.name)
-        };
-        let provider: Arc<dyn Provider> = match &spec.provider {
-            ProviderSpec::Kmindex { index_path } => {
-                let (path, local) = (index_path.clone(), local.clone());
-                let provider = tokio::task::spawn_blocking(move || local.open(path))
-                    .await
-                    .map_err(|e| fail("index", &e))?
-                    .map_err(|e| fail("index", &e))?;
-                Arc::new(provider)
-            }
-            ProviderSpec::KmindexServer { url } => {
-                let remote = Arc::new(RemoteKmindex::new(url.clone(), timeout));
-                // Connect in the background: a slow server must not hold up the start.
-                let early = Arc::clone(&remote);
-                let name = spec.name.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = early.indexes().await {
-                        tracing::warn!("database '{name}': {e}; will retry on use");
-                    }
-                });
-                remote
-            }
-            ProviderSpec::Plugin { plugin, params } => {
-                let plugin = plugins
-                    .get(plugin)
-                    .filter(|p| p.is_provider())
-                    .ok_or_else(|| {
-                        fail(
-                            "provider",
-                            &format!("plugin '{plugin}' does not export a provider"),
-                        )
-                    })?;
-                Arc::new(PluginProvider::open(Arc::clone(plugin), params).await)
-            }
-        };
-        let geodata = spec.geodata.clone();
-        let metadb: Arc<dyn MetaDb> = match spec.metadb.clone() {
-            MetaDbSpec::Tsv {
-                path,
-                idx,
-                separator,
-            } => Arc::new(
-                blocking(move || metadb::tsv::open(&path, &idx, separator, geodata))
-                    .await
-                    .map_err(|e| fail("metadata", &e))?,
-            ),
-            MetaDbSpec::Parquet { files, idx } => Arc::new(
-                blocking(move || metadb::parquet::open(&files, &idx, geodata))
-                    .await
-                    .map_err(|e| fail("metadata", &e))?,
-            ),
-            MetaDbSpec::Sqlite { path, table, idx } => Arc::new(
-                blocking(move || metadb::sqlite::SqliteMetaDb::open(&path, &table, &idx, geodata))
-                    .await
-                    .map_err(|e| fail("metadata", &e))?,
-            ),
-            MetaDbSpec::Mysql {
-                connection,
-                table,
-                idx,
-            } => Arc::new(
-                metadb::mysql::MysqlMetaDb::open(&connection, &table, &idx, geodata)
-                    .await
-                    .map_err(|e| fail("metadata", &e))?,
-            ),
-            MetaDbSpec::Plugin { plugin, params } => {
-                let plugin = plugins
-                    .get(&plugin)
-                    .filter(|p| p.is_metadb())
-                    .ok_or_else(|| {
-                        fail(
-                            "metadata",
-                            &format!("plugin '{plugin}' does not export a MetaDB"),
-                        )
-                    })?;
-                Arc::new(
-                    PluginMetaDb::open(Arc::clone(plugin), &params)
-                        .await
-                        .map_err(|e| fail("metadata", &e))?,
-                )
-            }
-        };
+    /// Opens the provider and the MetaDB `spec` names, with what `context` holds.
+    pub async fn open(spec: DatabaseSpec, context: &Context<'_>) -> Result<Database, String> {
+        let provider = spec
+            .provider
+            .open(context)
+            .await
+            .map_err(|e| format!("database '{}': {e}", spec.name))?;
+        let metadb = spec
+            .metadb
+            .open(context)
+            .await
+            .map_err(|e| format!("database '{}': metadata: {e}", spec.name))?;
         let database = Database {
             name: spec.name,
             provider,
@@ -198,34 +114,6 @@ impl Database {
     }
 }
 
-/// The local indexes opened so far, by folder: databases on one index share its provider (its
-/// mapped files and its recent lookups).
-#[derive(Debug, Clone, Default)]
-pub struct LocalIndexes(Arc<Mutex<HashMap<PathBuf, LocalKmindex>>>);
-
-impl LocalIndexes {
-    /// The provider of the index in `dir`, opened now unless it was already (blocking).
-    fn open(&self, dir: PathBuf) -> Result<LocalKmindex, kmindex::Error> {
-        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-        let mut opened = self.0.lock().expect("not poisoned");
-        if let Some(provider) = opened.get(&key) {
-            return Ok(provider.clone());
-        }
-        let provider = LocalKmindex::new(Arc::new(Index::open(&dir)?));
-        opened.insert(key, provider.clone());
-        Ok(provider)
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, metadb::MetaDbError> + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
-}
-
 /// Why a request was refused before running.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RequestError {
@@ -266,12 +154,13 @@ impl Engine {
         settings: EngineConfig,
         plugins: &Plugins,
     ) -> Result<Engine, String> {
-        let timeout = Duration::from_secs(settings.timeout);
-        let local = LocalIndexes::default();
+        let context = Context {
+            plugins,
+            local: &LocalIndexes::default(),
+            timeout: Duration::from_secs(settings.timeout),
+        };
         let opened = futures_util::future::join_all(
-            specs
-                .into_iter()
-                .map(|spec| Database::open(spec, timeout, plugins, &local)),
+            specs.into_iter().map(|spec| Database::open(spec, &context)),
         )
         .await;
         Ok(Engine::new(

@@ -10,9 +10,7 @@ use anyhow::Context;
 use axum::Router;
 
 use crate::api::{self, AppState, Settings};
-use crate::config::{
-    Auth, Config, DatabaseSpec, EngineConfig, MetaDbSpec, ProviderSpec, ServerConfig,
-};
+use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, Invalid, ServerConfig};
 use crate::engine::Engine;
 use crate::jobs::Jobs;
 use crate::plugin::{PluginSpec, Plugins};
@@ -37,7 +35,7 @@ pub struct Instance {
 
 impl Instance {
     /// The instance `config` describes; `base` is the configuration file's folder.
-    pub fn from_config(config: &Config, base: &Path) -> Result<Instance, String> {
+    pub fn from_config(config: &Config, base: &Path) -> Result<Instance, Invalid> {
         Ok(Instance {
             databases: config.databases(base)?,
             plugins: config.plugins(base)?,
@@ -68,17 +66,17 @@ impl Instance {
     pub fn demo(demo: &crate::demo::Demo, data_dir: &Path) -> Instance {
         let survey = DatabaseSpec {
             name: crate::demo::SUB_INDEX.into(),
-            provider: ProviderSpec::Kmindex {
+            provider: Arc::new(crate::provider::kmindex::Configured {
                 index_path: demo.index.clone(),
-            },
-            metadb: MetaDbSpec::Tsv {
+            }),
+            metadb: Arc::new(crate::metadb::tsv::Configured {
                 path: demo.metadata.clone(),
                 idx: "ID".into(),
                 separator: None,
-            },
-            geodata: Some(app::model::session::Geodata {
-                latitude: "Lat".into(),
-                longitude: "Long".into(),
+                geodata: Some(app::model::session::Geodata {
+                    latitude: "Lat".into(),
+                    longitude: "Long".into(),
+                }),
             }),
             defaults: [(
                 "z".to_owned(),
@@ -154,8 +152,9 @@ impl Instance {
             settings: Arc::new(self.settings),
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
         };
-        let mut router = api::router(state.clone())
-            .merge(api::ops::router(self.server.metrics).with_state(state));
+        let mut router = api::router(state.clone()).merge(Router::from(
+            api::ops::routes(self.server.metrics).with_state(state),
+        ));
         match crate::web::router(&self.site) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(
@@ -168,7 +167,7 @@ impl Instance {
             router = api::require_basic_auth(router, users);
         }
         // Open to probes (a container's health check has no password); it tells nothing.
-        Ok((router.merge(api::ops::health_router()), jobs))
+        Ok((router.merge(Router::from(api::ops::health_routes())), jobs))
     }
 }
 

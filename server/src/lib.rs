@@ -14,12 +14,14 @@ pub mod cpu;
 pub mod demo;
 pub mod engine;
 pub mod export;
+pub mod future;
 pub mod instance;
 pub mod jobs;
 pub mod metadb;
 pub mod metrics;
 pub mod plugin;
 pub mod provider;
+pub mod registry;
 pub mod session;
 pub mod web;
 

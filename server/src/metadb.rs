@@ -1,6 +1,8 @@
 //! MetaDBs: the sample metadata of a database, as Arrow record batches. [`MetaDb`] is the
-//! contract; [`tsv`] and [`parquet`] hold their table in memory, [`sqlite`] and [`mysql`] query
-//! their database for the samples asked (parameterised).
+//! contract; each kind (listed in [`KINDS`]) reads its configuration and opens
+//! ([`MetaDbConfig`]): [`tsv`] and [`parquet`] hold their table in memory, [`sqlite`] and
+//! [`mysql`] query their database for the samples asked (parameterised); a plugin's MetaDB is
+//! [`crate::plugin::metadb`].
 //!
 //! Every MetaDB answers batches of the same shape: the id column first, named `ID`, as text;
 //! the other columns brought to one of four types (64-bit integer, 64-bit float, text,
@@ -11,6 +13,7 @@ pub mod parquet;
 pub mod sqlite;
 pub mod tsv;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -21,7 +24,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::provider::BoxFuture;
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{self, Context, Kind, Params};
 
 /// The name every MetaDB gives its id column.
 pub const ID: &str = "ID";
@@ -30,6 +35,57 @@ pub const ID: &str = "ID";
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct MetaDbError(pub String);
+
+/// The built-in kinds of MetaDB.
+pub const KINDS: &[Kind<dyn MetaDbConfig>] = &[tsv::KIND, sqlite::KIND, mysql::KIND, parquet::KIND];
+
+/// A MetaDB as a database configures it, opened when the instance starts.
+pub trait MetaDbConfig: Debug + Send + Sync + Any {
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn MetaDb>, MetaDbError>>;
+}
+
+/// Reads the MetaDB of `type = params.kind`: a built-in kind, or the plugin of that name among
+/// `plugins`; `None` when there is neither.
+pub fn read(params: &Params, plugins: &[String]) -> Option<Result<Arc<dyn MetaDbConfig>, Invalid>> {
+    if let Some(kind) = registry::find(KINDS, params.kind) {
+        return Some((kind.read)(params));
+    }
+    let plugin = plugins.iter().find(|p| *p == params.kind)?;
+    Some(Ok(Arc::new(crate::plugin::metadb::Configured {
+        plugin: plugin.clone(),
+        params: params.value.clone(),
+    })))
+}
+
+/// The latitude and longitude columns, as the built-in kinds' `params` name them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeoParams {
+    latitude: String,
+    longitude: String,
+}
+
+impl From<GeoParams> for Geodata {
+    fn from(g: GeoParams) -> Geodata {
+        Geodata {
+            latitude: g.latitude,
+            longitude: g.longitude,
+        }
+    }
+}
+
+/// Runs `open` (files, a blocking driver) on the blocking pool.
+async fn blocking<T: MetaDb + 'static>(
+    open: impl FnOnce() -> Result<T, MetaDbError> + Send + 'static,
+) -> Result<Arc<dyn MetaDb>, MetaDbError> {
+    let table = tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|e| MetaDbError(e.to_string()))??;
+    Ok(Arc::new(table))
+}
 
 /// A table of sample metadata.
 pub trait MetaDb: Send + Sync + Debug {

@@ -1,15 +1,15 @@
-//! Providers: what answers a query for a database. [`Provider`] is the contract; [`kmindex`]
-//! queries a local index with the native engine, [`kmindex_server`] a kmindex-server over HTTP.
-//! Both publish kmviz's kmindex options ([`kmindex_options`]).
+//! Providers: what answers a query for a database. [`Provider`] is the contract; each kind
+//! (listed in [`KINDS`]) reads its configuration and opens ([`ProviderConfig`]): [`kmindex`]
+//! queries a local index with the native engine, [`kmindex_server`] a kmindex-server over HTTP
+//! (both publish kmviz's kmindex options, [`kmindex_options`]); a plugin's provider is
+//! [`crate::plugin::provider`].
 
 pub mod kmindex;
 pub mod kmindex_server;
 
+use std::any::Any;
 use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use app::model::options::{OptionKind, OptionSpec, OptionValue, OptionValues};
 use app::model::query::Query;
@@ -17,19 +17,9 @@ use app::model::results::QueryHits;
 
 use ::kmindex::registry::Entry;
 
-/// A boxed future, so that providers and MetaDBs can be trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Sets its flag when dropped: held by the future of a request whose lookups run on another
-/// thread, so that a request timed out, cancelled or left by its client stops them.
-#[derive(Debug)]
-pub struct StopOnDrop(pub Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{self, Context, Kind, Params};
 
 /// Why a provider did not answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -51,6 +41,33 @@ pub fn index_info(name: &str, entry: &Entry, occupancy: Option<f64>) -> IndexInf
         bits_per_cell: Some(entry.bw),
         occupancy,
     }
+}
+
+/// The built-in kinds of provider.
+pub const KINDS: &[Kind<dyn ProviderConfig>] = &[kmindex::KIND, kmindex_server::KIND];
+
+/// A provider as a database configures it, opened when the instance starts.
+pub trait ProviderConfig: Debug + Send + Sync + Any {
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Provider>, ProviderError>>;
+}
+
+/// Reads the provider of `type = params.kind`: a built-in kind, or the plugin of that name
+/// among `plugins`; `None` when there is neither.
+pub fn read(
+    params: &Params,
+    plugins: &[String],
+) -> Option<Result<Arc<dyn ProviderConfig>, Invalid>> {
+    if let Some(kind) = registry::find(KINDS, params.kind) {
+        return Some((kind.read)(params));
+    }
+    let plugin = plugins.iter().find(|p| *p == params.kind)?;
+    Some(Ok(Arc::new(crate::plugin::provider::Configured {
+        plugin: plugin.clone(),
+        params: params.value.clone(),
+    })))
 }
 
 /// A source of answers to queries.

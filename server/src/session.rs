@@ -13,7 +13,7 @@ use lz4_flex::block::{CompressTable, compress_into_with_table, get_maximum_outpu
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::provider::BoxFuture;
+use crate::future::BoxFuture;
 
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -210,7 +210,7 @@ async fn submit(server: &Server, body: Value) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    let (status, body) = (response.status().as_u16(), response.json().await.unwrap());
+    let (status, body) = common::openapi::read("POST", response).await;
     if status == 202 {
         contract::<app::api::Submitted>(&body);
     } else {
@@ -654,27 +654,23 @@ async fn cancel_then_restart_keeps_sessions_and_marks_interrupted_jobs() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let cancelled: Value = client()
+    let response = client()
         .delete(server.url(&format!("/api/sessions/{id}")))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let (_, cancelled) = common::openapi::read("DELETE", response).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(pair(&cancelled, "a0", "tsv")["state"], "done");
     assert_eq!(pair(&cancelled, "a0", "silent")["state"], "cancelled");
     assert_eq!(pair(&cancelled, "a1", "silent")["state"], "cancelled");
     // Cancelling again changes nothing.
-    let again: Value = client()
+    let response = client()
         .delete(server.url(&format!("/api/sessions/{id}")))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let (_, again) = common::openapi::read("DELETE", response).await;
     assert_eq!(again, cancelled);
 
     // A second job left running when the server stops.
@@ -842,7 +838,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
         );
     let response = post_form(&server, "/api/query", form).await;
     assert_eq!(response.status(), 202);
-    let id = response.json::<Value>().await.unwrap()["session"]
+    let id = common::openapi::read("POST", response).await.1["session"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -882,6 +878,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
     for data in body.lines().filter_map(|l| l.strip_prefix("data: ")) {
         let event: Value = serde_json::from_str(data).unwrap();
         contract::<app::api::ProgressEvent>(&event);
+        common::openapi::validate("/components/schemas/ProgressEvent", &event).unwrap();
         for pair in event["pairs"].as_array().unwrap() {
             sent.entry(pair["position"].as_u64().unwrap())
                 .or_default()
@@ -1027,12 +1024,8 @@ async fn every_refusal_names_what_is_wrong() {
     // kmviz 0.8 forms.
     let form = new_form().text("database", "tsv");
     let response = post_form(&server, "/api/query", form).await;
-    let status = response.status().as_u16();
-    refused(
-        status,
-        &response.json().await.unwrap(),
-        "the form has no 'fastx' file",
-    );
+    let (status, body) = common::openapi::read("POST", response).await;
+    refused(status, &body, "the form has no 'fastx' file");
     let form = new_form()
         .text("database", "tsv")
         .text("tsv#z", "three")
@@ -1041,16 +1034,23 @@ async fn every_refusal_names_what_is_wrong() {
             reqwest::multipart::Part::bytes(one.clone().into_bytes()),
         );
     let response = post_form(&server, "/api/query", form).await;
-    let status = response.status().as_u16();
-    refused(
-        status,
-        &response.json().await.unwrap(),
-        "database 'tsv': option 'z' expects a number",
-    );
+    let (status, body) = common::openapi::read("POST", response).await;
+    refused(status, &body, "database 'tsv': option 'z' expects a number");
     let form = new_form().part("fastx", reqwest::multipart::Part::bytes(one.into_bytes()));
     let response = post_form(&server, "/api/query/nope", form).await;
-    let status = response.status().as_u16();
-    not_found(status, &response.json().await.unwrap());
+    let (status, body) = common::openapi::read("POST", response).await;
+    not_found(status, &body);
+
+    // What axum refuses by itself is the error body too.
+    let (status, body) = get_json(&server.url("/api/sessions/f00d?vectors=maybe")).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("vectors"),
+        "{body}"
+    );
+    let response = client().put(server.url("/api/info")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    contract::<app::api::ErrorBody>(&response.json().await.unwrap());
 
     // Unknown sessions: 404 everywhere.
     for path in ["", "/events", "/download"] {
@@ -1063,7 +1063,7 @@ async fn every_refusal_names_what_is_wrong() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(common::openapi::read("DELETE", response).await.0, 404);
 
     // Metadata pages.
     let (status, page) =
@@ -1115,6 +1115,9 @@ async fn every_refusal_names_what_is_wrong() {
         body["error"],
         "limit 20000 is above the largest page, 10000"
     );
+    let (status, body) = get_json(&server.url("/api/databases/tsv/metadata?limit=lots")).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1149,8 +1152,55 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
             "/api/sessions/{id}/tabs/{plugin}",
             "/plugins/{plugin}/{path}",
             "/api/openapi.json",
+            "/kmindex/infos",
+            "/kmindex/query",
         ])
     );
+    assert_eq!(&doc, common::openapi::document(), "served as made");
+    // The validator the tests check answers with refuses what the types would not write.
+    for wrong in [
+        json!({"session": 1, "status": "running"}),
+        json!({"session": "a", "status": "late"}),
+        json!({"session": "a"}),
+    ] {
+        assert!(
+            common::openapi::validate("/components/schemas/Submitted", &wrong).is_err(),
+            "{wrong}"
+        );
+    }
+    common::openapi::validate(
+        "/components/schemas/Submitted",
+        &json!({"session": "a", "status": "running"}),
+    )
+    .unwrap();
+    let info = "/paths/~1api~1info/get/responses/200/content/application~1json/schema";
+    assert!(common::openapi::validate(info, &json!({})).is_err());
+    // Every described operation is routed: none falls through to the unknown-path answer
+    // (405 for a method the path lacks), whatever it answers with made-up parameters.
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        if template.starts_with("/kmindex/") {
+            continue; // Served by `kmviz index serve` and the demo (tests/kmindex_server.rs).
+        }
+        let path = template
+            .replace("{db}", "tsv")
+            .replace("{id}", "f00d")
+            .replace("{plugin}", "none")
+            .replace("{path}", "a.css");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = client()
+                .request(method.clone(), server.url(&path))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            assert!(
+                status != 405 && !body.contains("no API route"),
+                "{method} {template} is described but not routed: {status} {body}"
+            );
+        }
+    }
     let (_, info) = get_json(&server.url("/api/info")).await;
     contract::<app::api::Info>(&info);
     let tsv = info["databases"]

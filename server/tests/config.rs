@@ -3,10 +3,13 @@
 
 mod common;
 
+use std::any::Any;
 use std::path::{Path, PathBuf};
 
 use common::{fixture_index, kmviz};
-use kmviz::config::{Config, Format, MetaDbSpec, ProviderSpec};
+use kmviz::config::{Config, Format};
+use kmviz::metadb::tsv;
+use kmviz::provider::{kmindex, kmindex_server};
 
 fn temp_dir(tag: &str) -> PathBuf {
     common::scratch(&format!("config-{tag}"))
@@ -172,20 +175,20 @@ fn kmviz_08_examples_load() {
         let config = Config::read(&path).unwrap();
         let databases = config.databases(&dir).unwrap();
         let example = databases.iter().find(|d| d.name == "ExampleDB").unwrap();
+        let provider: &dyn Any = &*example.provider;
         assert_eq!(
-            example.provider,
-            ProviderSpec::KmindexServer {
+            provider.downcast_ref(),
+            Some(&kmindex_server::Configured {
                 url: "http://127.0.0.1:8080".into()
-            }
+            })
         );
-        let MetaDbSpec::Tsv { path: tsv, idx, .. } = &example.metadb else {
-            panic!("{:?}", example.metadb)
-        };
+        let metadb: &dyn Any = &*example.metadb;
+        let tsv: &tsv::Configured = metadb.downcast_ref().unwrap();
         assert_eq!(
-            (tsv.as_path(), idx.as_str()),
+            (tsv.path.as_path(), tsv.idx.as_str()),
             (dir.join("./metadata.tsv").as_path(), "Sample")
         );
-        assert_eq!(example.geodata.as_ref().unwrap().latitude, "Lat");
+        assert_eq!(tsv.geodata.as_ref().unwrap().latitude, "Lat");
         assert!(example.defaults["z"].hide);
         assert_eq!(
             example.presets.as_ref().unwrap().plot["preset_1"]["type"],
@@ -199,11 +202,12 @@ fn kmviz_08_examples_load() {
         if name.ends_with("toml") {
             assert!(warnings.contains("databases.Local.params.executable is ignored"));
             let local = databases.iter().find(|d| d.name == "Local").unwrap();
+            let provider: &dyn Any = &*local.provider;
             assert_eq!(
-                local.provider,
-                ProviderSpec::Kmindex {
+                provider.downcast_ref(),
+                Some(&kmindex::Configured {
                     index_path: dir.join("index")
-                }
+                })
             );
             assert!(!config.ui.with_index_tab);
         } else {
@@ -221,11 +225,12 @@ fn error_of(text: &str, file: &str) -> String {
     let path = dir.join(file);
     std::fs::write(&path, text).unwrap();
     match Config::read(&path).and_then(|c| {
-        c.databases(&dir)
-            .map_err(|message| kmviz::config::ConfigError {
+        c.databases(&dir).map_err(
+            |kmviz::config::Invalid(message)| kmviz::config::ConfigError {
                 file: path.display().to_string(),
                 message,
-            })
+            },
+        )
     }) {
         Ok(_) => panic!("{file} was accepted"),
         Err(e) => e.to_string(),

@@ -48,7 +48,7 @@ async fn submit(server: &Server, body: Value) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    common::openapi::read("POST", response).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,8 +74,8 @@ async fn a_gzip_bomb_under_the_default_limits_is_refused_with_memory_bounded() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 400, "{path}");
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = common::openapi::read("POST", response).await;
+        assert_eq!(status, 400, "{path}");
         let error = body["error"].as_str().unwrap();
         assert!(error.contains("21048576"), "{path}: {error}");
     }
@@ -278,8 +278,8 @@ async fn every_answer_has_security_headers_and_unknown_api_paths_are_json_404() 
         );
     }
     let response = client.post(server.url("/api/nope")).send().await.unwrap();
-    assert_eq!(response.status(), 404);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = common::openapi::read("POST", response).await;
+    assert_eq!(status, 404);
     assert_eq!(body["error"], "no API route POST /api/nope");
 }
 
@@ -303,8 +303,8 @@ async fn cross_site_requests_that_change_state_are_refused() {
         &[("origin", "null")],
     ] {
         let response = post(headers).await.unwrap();
-        assert_eq!(response.status(), 403, "{headers:?}");
-        let error: Value = response.json().await.unwrap();
+        let (status, error) = common::openapi::read("POST", response).await;
+        assert_eq!(status, 403, "{headers:?}");
         assert!(
             error["error"]
                 .as_str()

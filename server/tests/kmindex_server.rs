@@ -26,7 +26,12 @@ async fn post(addr: std::net::SocketAddr, body: &str) -> (u16, String, String) {
         .to_str()
         .unwrap()
         .to_owned();
-    (status, content_type, response.text().await.unwrap())
+    let url = response.url().to_string();
+    let text = response.text().await.unwrap();
+    // As the OpenAPI document describes it (a JSON answer's body against its schema).
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    common::openapi::check("POST", &url, status, &content_type, &json);
+    (status, content_type, text)
 }
 
 #[tokio::test]

@@ -20,11 +20,9 @@ async fn submit(server: &Server, databases: Value) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 202);
-    response.json::<Value>().await.unwrap()["session"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let (status, body) = common::openapi::read("POST", response).await;
+    assert_eq!(status, 202);
+    body["session"].as_str().unwrap().to_owned()
 }
 
 async fn metrics_text(server: &Server) -> String {
@@ -182,7 +180,7 @@ async fn json_logs_carry_the_request_id() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "proxy-42");
-    let id = response.json::<Value>().await.unwrap()["session"]
+    let id = common::openapi::read("POST", response).await.1["session"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -208,7 +206,7 @@ async fn json_logs_carry_the_request_id() {
         .send()
         .await
         .unwrap();
-    let id = response.json::<Value>().await.unwrap()["session"]
+    let id = common::openapi::read("POST", response).await.1["session"]
         .as_str()
         .unwrap()
         .to_owned();

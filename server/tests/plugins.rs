@@ -71,8 +71,7 @@ async fn run(server: &Server, fastx: &str, databases: &[&str]) -> Value {
         .send()
         .await
         .unwrap();
-    let status = response.status();
-    let submitted: Value = response.json().await.unwrap();
+    let (status, submitted) = common::openapi::read("POST", response).await;
     assert_eq!(status, 202, "{submitted}");
     let id = submitted["session"].as_str().unwrap();
     server.finished(id).await;
@@ -647,11 +646,9 @@ async fn examples_in_four_languages_serve_one_instance() {
     let none = reqwest::get(server.url("/plugins/demo/nope.css"))
         .await
         .unwrap();
-    assert_eq!(none.status(), 404);
-    assert_eq!(
-        none.json::<Value>().await.unwrap()["error"],
-        "plugin 'demo' has no asset 'nope.css'"
-    );
+    let (status, none) = common::openapi::read("GET", none).await;
+    assert_eq!(status, 404);
+    assert_eq!(none["error"], "plugin 'demo' has no asset 'nope.css'");
 
     // A MetaDB that cannot describe itself stops the configuration, naming why.
     drop(server);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One option of a provider, e.g. kmindex's `z` or `coverage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptionSpec {
     /// Key under which the value is sent.
     pub name: String,
@@ -29,6 +30,7 @@ pub struct OptionSpec {
 
 /// The shape of an option's values; each maps to one widget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OptionKind {
     /// A number in `[min, max]` on a grid of `step` from `min`, typed in a box.
@@ -67,6 +69,7 @@ pub enum OptionKind {
 
 /// A value set for an option.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum OptionValue {
     Bool(bool),

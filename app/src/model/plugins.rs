@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// An analysis tab a plugin adds beside the built-in ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginTab {
     /// The plugin rendering it.
     pub plugin: String,
@@ -17,6 +18,7 @@ pub struct PluginTab {
 
 /// A tab's content for one result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TabContent {
     /// Sanitised HTML.
@@ -28,6 +30,7 @@ pub enum TabContent {
 
 /// The instance plugins' home page, help and stylesheets.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Branding {
     /// Sanitised HTML shown before any query.
     pub home: String,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// One named sequence to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Query {
     /// The record's name: its header up to the first white space.
     pub name: String,
@@ -24,6 +25,7 @@ pub struct Query {
 
 /// The letters a query may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Alphabet {
     /// `ACGT`, either case.
@@ -58,6 +60,7 @@ impl Alphabet {
 
 /// What an instance accepts as input (kmviz 0.8's `[input]` section, same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct InputLimits {
     /// Most queries in one submission.

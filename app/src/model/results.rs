@@ -51,6 +51,7 @@ pub struct QueryHits {
 /// missing k-mers come in stretches, so a 1 kb query usually takes a few runs, not 1000 numbers.
 /// In JSON: `[[value, count], ...]`; a plain list of values (sessions saved before) is read too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kmers(Vec<[u32; 2]>);
 
 impl Kmers {
@@ -111,6 +112,7 @@ impl<'de> Deserialize<'de> for Kmers {
 
 /// The coverage of a query by one sample (see the module's table of formulas).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coverage {
     #[serde(rename = "CovXK")]
     pub cov_xk: f64,

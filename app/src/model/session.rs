@@ -10,6 +10,7 @@ use super::results::{Coverage, Kmers};
 
 /// Where a session's job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Running,
@@ -21,6 +22,7 @@ pub enum Status {
 
 /// Where one (query, database) pair is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PairState {
     Pending,
@@ -55,13 +57,16 @@ impl PairState {
 
 /// A database chosen for a session and the option values it ran with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseRun {
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub options: OptionValues,
 }
 
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: String,
     /// Seconds since the Unix epoch.
@@ -75,6 +80,7 @@ pub struct Session {
 
 /// One (query, database) pair of a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pair {
     pub query: String,
     pub database: String,
@@ -87,6 +93,7 @@ pub struct Pair {
 
 /// Counts of pairs by state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub total: usize,
     pub finished: usize,
@@ -107,6 +114,7 @@ impl Session {
 
 /// A metadata column's name and type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Column {
     pub name: String,
     #[serde(rename = "type")]
@@ -115,6 +123,7 @@ pub struct Column {
 
 /// The types metadata values are brought to, whatever the MetaDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnKind {
     Integer,
@@ -125,6 +134,7 @@ pub enum ColumnKind {
 
 /// One metadata value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Value {
     Null,
@@ -136,6 +146,7 @@ pub enum Value {
 
 /// Names of the latitude and longitude columns, when the metadata has them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Geodata {
     pub latitude: String,
     pub longitude: String,
@@ -143,6 +154,7 @@ pub struct Geodata {
 
 /// The samples a database found for a query, best first, joined to metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairResult {
     pub query_length: usize,
     /// The (sub-)indexes that answered.
@@ -158,6 +170,7 @@ pub struct PairResult {
 
 /// One (sub-)index that answered a query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexAnswer {
     pub name: String,
     pub kmer_size: usize,
@@ -166,6 +179,7 @@ pub struct IndexAnswer {
 
 /// One sample that holds (part of) the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
     /// The (sub-)index it was found in.
     pub index: String,

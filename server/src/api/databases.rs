@@ -1,29 +1,36 @@
 //! `GET /api/databases/{db}/metadata?offset=&limit=`: a page of a database's metadata table.
 
-use app::api::MetadataPage;
+use app::api::{ErrorBody, MetadataPage};
 use app::model::session::Column;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::KMVIZ;
 use crate::metadb::{columns, value};
 
 /// Most rows in one page.
 pub const MAX_PAGE: usize = 10_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/databases/{db}/metadata", get(metadata))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metadata))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// Rows skipped.
     #[serde(default)]
     offset: usize,
+    /// Rows in the page (at most 10,000).
     #[serde(default = "default_limit")]
+    #[param(default = 100)]
     limit: usize,
 }
 
@@ -31,12 +38,19 @@ fn default_limit() -> usize {
     100
 }
 
+/// A page of a database's metadata table (ID first)
+#[utoipa::path(get, path = "/api/databases/{db}/metadata", tag = KMVIZ,
+    params(("db" = String, Path, description = "the database"), Page),
+    responses(
+        (status = 200, description = "the page", body = MetadataPage),
+        (status = 400, description = "bad paging", body = ErrorBody),
+        (status = 404, description = "unknown database", body = ErrorBody)
+))]
 async fn metadata(
     State(state): State<AppState>,
     Path(db): Path<String>,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    Query(page): Query<Page>,
 ) -> Result<Json<MetadataPage>, ApiError> {
-    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if page.limit > MAX_PAGE {
         return Err(ApiError::bad_request(format!(
             "limit {} is above the largest page, {MAX_PAGE}",

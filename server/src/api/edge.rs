@@ -120,3 +120,28 @@ pub async fn unknown_api_path(request: Request) -> ApiError {
         request.uri().path()
     ))
 }
+
+/// Every error of the JSON API as its error body: what axum answers by itself (a malformed
+/// query string or path, a method the route lacks) is plain text, turned into
+/// `{"error": text}` with the same status.
+pub async fn json_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let status = response.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // axum's own answers are one line.
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    ApiError { status, message }.into_response()
+}

@@ -3,16 +3,18 @@
 //! app's settings.
 
 use app::api::{DatabaseInfo, Info, MetadataInfo};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
+use super::openapi::KMVIZ;
 use crate::engine::Database;
 use crate::metadb::columns;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/info", get(info))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(info))
 }
 
 async fn describe(database: &Database) -> DatabaseInfo {
@@ -41,6 +43,10 @@ async fn describe(database: &Database) -> DatabaseInfo {
     }
 }
 
+/// The instance: databases (provider kind, sub-indexes with k-mer size and sample count, metadata columns and geodata, option schemas, presets), input limits, app settings, plugin tabs and branding
+#[utoipa::path(get, path = "/api/info", tag = KMVIZ, responses(
+    (status = 200, description = "the instance", body = Info)
+))]
 async fn info(State(state): State<AppState>) -> Json<Info> {
     let engine = state.jobs.engine();
     let databases = futures_util::future::join_all(engine.databases().map(|d| describe(d))).await;

@@ -11,10 +11,13 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tokio::sync::Semaphore;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::provider::StopOnDrop;
+use super::openapi::KMINDEX;
+use crate::future::StopOnDrop;
 use kmindex::Index;
 use kmindex::request::{Request, RequestError};
 
@@ -37,17 +40,48 @@ impl Default for Limits {
     }
 }
 
+/// kmindex-server's query body (read by [`Request::parse`], in kmindex-server's order and
+/// wording).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described for clients.
+struct KmindexQuery {
+    /// Sub-indexes to query.
+    index: Vec<String>,
+    /// The query's name.
+    id: String,
+    /// Sequences, all one query (or `fastx`).
+    seq: Option<Vec<String>>,
+    /// FASTA/FASTQ text whose records are all one query (or `seq`).
+    fastx: Option<String>,
+    /// Consecutive s-mers (k = s + z) that must be present.
+    z: usize,
+    /// Least share of k-mers found for a sample to be reported (default 0).
+    r: Option<f64>,
+    /// `json` (the default), `json_vec` or `tsv`.
+    format: Option<String>,
+}
+
 #[derive(Clone)]
 struct Served {
     index: Arc<Index>,
     turns: Arc<Semaphore>,
 }
 
+fn routes() -> OpenApiRouter<Served> {
+    OpenApiRouter::new()
+        .routes(routes!(infos))
+        .routes(routes!(query))
+}
+
+/// The routes' description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
 /// The kmindex-compatible routes over `index`.
 pub fn router(index: Arc<Index>, limits: Limits) -> Router {
-    Router::new()
-        .route("/kmindex/infos", get(infos))
-        .route("/kmindex/query", post(query))
+    let (router, _) = routes().split_for_parts();
+    router
         .layer(DefaultBodyLimit::max(limits.max_body))
         .with_state(Served {
             index,
@@ -55,10 +89,24 @@ pub fn router(index: Arc<Index>, limits: Limits) -> Router {
         })
 }
 
+/// The index: its sub-indexes and their layout, as kmindex-server answers
+#[utoipa::path(get, path = "/kmindex/infos", tag = KMINDEX, responses(
+    (status = 200, description = "kmindex's description of the index (deflated when accepted)", body = serde_json::Value)
+))]
 async fn infos(State(served): State<Served>, headers: HeaderMap) -> Response {
     answer(served.index.infos().pretty(), &headers)
 }
 
+/// Query sub-indexes with one query, as kmindex-server does
+#[utoipa::path(post, path = "/kmindex/query", tag = KMINDEX,
+    request_body = KmindexQuery,
+    responses(
+        (status = 200, description = "kmindex's answer: JSON for `json` and `json_vec`, CSV text for `tsv` (deflated when accepted)", content(
+            (serde_json::Value = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "a refused request, worded as kmindex-server words it", body = app::api::ErrorBody)
+))]
 async fn query(State(served): State<Served>, headers: HeaderMap, body: Bytes) -> Response {
     let _turn = served.turns.acquire().await.expect("never closed");
     // A client that leaves drops this future: its lookups stop.

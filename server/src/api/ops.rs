@@ -5,39 +5,48 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use app::api::ErrorBody;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::OPERATIONS;
 
 /// How long one readiness check may take: a database that does not answer within it is not
 /// ready.
 const CHECK_TIME: Duration = Duration::from_secs(5);
 
 /// `/healthz`: answered without any state, so that nothing but a dead process fails it.
-pub fn health_router() -> Router {
-    Router::new().route("/healthz", get(|| async { Json(Check::ok()) }))
+pub fn health_routes() -> OpenApiRouter {
+    OpenApiRouter::new().routes(routes!(health))
 }
 
 /// `/readyz` and `/metrics` (a 404 that says why when `metrics` is off).
-pub fn router(metrics: bool) -> Router<AppState> {
-    let router = Router::new().route("/readyz", get(ready));
+pub fn routes(metrics: bool) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::new().routes(routes!(ready));
     if metrics {
-        router.route("/metrics", get(prometheus))
+        routes.routes(routes!(prometheus))
     } else {
-        router.route(
-            "/metrics",
-            get(|| async { ApiError::not_found("metrics are off ([server] metrics = false)") }),
-        )
+        routes.routes(routes!(metrics_off))
     }
 }
 
-#[derive(Serialize)]
+/// The process answers (open without credentials, for probes)
+#[utoipa::path(get, path = "/healthz", tag = OPERATIONS, responses(
+    (status = 200, description = "always `{\"ok\": true}`", body = Check)
+))]
+async fn health() -> Json<Check> {
+    Json(Check::ok())
+}
+
+#[derive(Serialize, ToSchema)]
 struct Check {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,7 +69,8 @@ impl Check {
     }
 }
 
-#[derive(Serialize)]
+/// Whether the instance can answer queries, and if not, what fails.
+#[derive(Serialize, ToSchema)]
 struct Readiness {
     ready: bool,
     store: Check,
@@ -75,6 +85,11 @@ async fn within(check: impl Future<Output = Result<(), String>>) -> Check {
     )
 }
 
+/// Every database answers (its sub-indexes, one metadata row) and the session store takes writes
+#[utoipa::path(get, path = "/readyz", tag = OPERATIONS, responses(
+    (status = 200, description = "ready", body = Readiness),
+    (status = 503, description = "not ready: the same body says what is not", body = Readiness)
+))]
 async fn ready(State(state): State<AppState>) -> Response {
     let engine = state.jobs.engine();
     let databases = futures_util::future::join_all(
@@ -97,6 +112,11 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(readiness)).into_response()
 }
 
+/// Prometheus metrics (text format 0.0.4): requests, sessions, pairs, databases, plugins, lookups, store size
+#[utoipa::path(get, path = "/metrics", tag = OPERATIONS, responses(
+    (status = 200, description = "the metrics", content_type = "text/plain", body = String),
+    (status = 404, description = "metrics are off in the configuration", body = ErrorBody)
+))]
 async fn prometheus(State(state): State<AppState>) -> Response {
     let store_bytes = state.jobs.store().bytes().await;
     if let Err(e) = &store_bytes {
@@ -110,4 +130,11 @@ async fn prometheus(State(state): State<AppState>) -> Response {
         crate::metrics::render(store_bytes.ok()),
     )
         .into_response()
+}
+
+#[utoipa::path(get, path = "/metrics", tag = OPERATIONS, responses(
+    (status = 404, description = "metrics are off in the configuration", body = ErrorBody)
+))]
+async fn metrics_off() -> ApiError {
+    ApiError::not_found("metrics are off ([server] metrics = false)")
 }

@@ -2,32 +2,50 @@
 //! content for one result) and `GET /plugins/{plugin}/{path}` (instance plugins' assets).
 //! The tabs and the branding are listed by `/api/info`.
 
+use app::api::ErrorBody;
 use app::model::plugins::TabContent;
 use app::model::session::Session;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::PLUGINS;
 use super::sessions::unknown;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sessions/{id}/tabs/{plugin}", get(tab))
-        .route("/plugins/{plugin}/{*path}", get(asset))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tab))
+        .routes(routes!(asset))
 }
 
-#[derive(Deserialize)]
+/// One result of the session.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct Pair {
     query: String,
     database: String,
 }
 
+/// A plugin tab's content for one (query, database) of the session
+#[utoipa::path(get, path = "/api/sessions/{id}/tabs/{plugin}", tag = PLUGINS,
+    params(
+        ("id" = String, Path, description = "the session"),
+        ("plugin" = String, Path, description = "a tab plugin listed in /api/info `tabs`"),
+        Pair,
+    ),
+    responses(
+        (status = 200, description = "sanitised HTML, text, or why the plugin could not render it", body = TabContent),
+        (status = 400, description = "a malformed query parameter", body = ErrorBody),
+        (status = 404, description = "unknown session, pair or tab plugin", body = ErrorBody)
+))]
 async fn tab(
     State(state): State<AppState>,
     Path((id, plugin)): Path<(String, String)>,
@@ -71,6 +89,16 @@ async fn tab(
         .ok_or_else(|| ApiError::not_found(format!("no tab plugin '{plugin}'")))
 }
 
+/// An instance plugin's asset (stylesheets and images of its pages)
+#[utoipa::path(get, path = "/plugins/{plugin}/{*path}", tag = PLUGINS,
+    params(
+        ("plugin" = String, Path, description = "the plugin"),
+        ("path" = String, Path, description = "the asset's path among the plugin's assets"),
+    ),
+    responses(
+        (status = 200, description = "the file, with its MIME type"),
+        (status = 404, description = "no such asset", body = ErrorBody)
+))]
 async fn asset(
     State(state): State<AppState>,
     Path((plugin, path)): Path<(String, String)>,

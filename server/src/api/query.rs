@@ -8,24 +8,48 @@
 
 use std::collections::BTreeMap;
 
-use app::api::{Chosen, QueryRequest, Submitted};
+use app::api::{Chosen, ErrorBody, QueryRequest, Submitted};
 use app::model::options::{OptionValue, OptionValues};
 use app::model::query::{InputLimits, parse_queries};
+use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::KMVIZ;
 use crate::engine::{Engine, Selection};
 use crate::export::Archive;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/query", post(submit))
-        .route("/api/query/{db}", post(submit_for_zip))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(submit_for_zip))
+}
+
+/// kmviz 0.8's form: `database` fields (repeated), `<database>#<option>` fields, and the
+/// queries' file.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described for clients; read part by part by `read_form`.
+struct QueryForm {
+    database: Vec<String>,
+    /// FASTA or FASTQ, gzipped or not.
+    #[schema(value_type = String, format = Binary)]
+    fastx: Vec<u8>,
+}
+
+/// kmviz 0.8's form for one database: option fields by their bare names, and the queries'
+/// file.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described for clients; read part by part by `read_form`.
+struct DatabaseQueryForm {
+    /// FASTA or FASTQ, gzipped or not.
+    #[schema(value_type = String, format = Binary)]
+    fastx: Vec<u8>,
 }
 
 /// The fields of a multipart form: text fields by name, in order, and the `fastx` file.
@@ -125,6 +149,19 @@ fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selecti
     Ok((fastx, chosen))
 }
 
+/// Submit queries to databases; the job runs in the background
+#[utoipa::path(post, path = "/api/query", tag = KMVIZ,
+    request_body(content(
+        (QueryRequest = "application/json"),
+        (QueryForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 202, description = "the session, running (also in `Location`)", body = Submitted),
+        (status = 400, description = "bad queries (an input limit broken), unknown option, bad option value", body = ErrorBody),
+        (status = 404, description = "unknown database", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 415, description = "neither JSON nor a multipart form", body = ErrorBody)
+))]
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let engine = state.jobs.engine();
     let is_form = request
@@ -166,6 +203,16 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         .into_response())
 }
 
+/// kmviz 0.8's query-and-download: runs the queries on one database and answers the ZIP
+#[utoipa::path(post, path = "/api/query/{db}", tag = KMVIZ,
+    params(("db" = String, Path, description = "the database")),
+    request_body(content((DatabaseQueryForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "the ZIP: one TSV per query and README.md (the session is kept: its download adds session.json)", content_type = "application/zip"),
+        (status = 400, description = "bad request", body = ErrorBody),
+        (status = 404, description = "unknown database", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody)
+))]
 async fn submit_for_zip(
     State(state): State<AppState>,
     Path(db): Path<String>,

@@ -8,30 +8,33 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::api::{PairProgress, ProgressEvent};
+use app::api::{ErrorBody, PairProgress, ProgressEvent};
 use app::model::session::{Hit, PairState, Session, Status};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
+use super::openapi::KMVIZ;
 use super::{AppState, streamed};
 use crate::export::Archive;
 use crate::jobs::Watch;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sessions/{id}", get(session).delete(cancel))
-        .route("/api/sessions/{id}/hit", get(hit))
-        .route("/api/sessions/{id}/events", get(events))
-        .route("/api/sessions/{id}/download", get(download))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session, cancel))
+        .routes(routes!(hit))
+        .routes(routes!(events))
+        .routes(routes!(download))
 }
 
 /// The answer for a session id the store does not hold.
@@ -39,13 +42,26 @@ pub(super) fn unknown(id: &str) -> ApiError {
     ApiError::not_found(format!("no session '{id}'"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SessionQuery {
+    /// Add each hit's `kmers`: `[value, count]` runs of its per-k-mer values.
     #[serde(default)]
     vectors: bool,
 }
 
+/// A session: status, pairs with their state and results (hits without their per-k-mer values unless `vectors=true`)
+#[utoipa::path(get, path = "/api/sessions/{id}", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session"), SessionQuery),
+    responses(
+        (status = 200, description = "the session; as Arrow IPC when asked by `Accept`: one row per hit (query, database, ID, index, CovXK, CovXB, CovYK, CovYB, has_metadata, the metadata columns, then kmers and bases)", content(
+            (Session = "application/json"),
+            ("application/vnd.apache.arrow.stream"),
+        )),
+        (status = 400, description = "a malformed query parameter", body = ErrorBody),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
 async fn session(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -110,8 +126,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// Names one hit of a session.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HitKey {
     query: String,
     database: String,
@@ -119,7 +136,14 @@ struct HitKey {
     id: String,
 }
 
-/// One hit with its per-k-mer values (what the Sequence tab draws).
+/// One hit of a session with its per-k-mer values (`kmers`, `[value, count]` runs): what the Sequence tab draws
+#[utoipa::path(get, path = "/api/sessions/{id}/hit", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session"), HitKey),
+    responses(
+        (status = 200, description = "the hit", body = Hit),
+        (status = 400, description = "a malformed query parameter", body = ErrorBody),
+        (status = 404, description = "unknown session, or no such hit", body = ErrorBody)
+))]
 async fn hit(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -146,7 +170,13 @@ async fn hit(
         })
 }
 
-/// Answers the session as it ended, as `GET` does (without the per-k-mer values).
+/// Cancel the session's job (pairs not finished become cancelled); answers the session as it ended, as `GET` does (without the per-k-mer values)
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session")),
+    responses(
+        (status = 200, description = "the session as it ended", body = Session),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
 async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -193,6 +223,15 @@ fn progress_event(session: &Session, sent: &mut Vec<Option<PairState>>) -> Event
         .expect("serialisable")
 }
 
+/// Progress as server-sent events: `progress` while running, then one `end`
+///
+/// Each event's data is a `ProgressEvent`: the status, the counts and the pairs changed since the previous event (all of them in the first), by `position`.
+#[utoipa::path(get, path = "/api/sessions/{id}/events", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session")),
+    responses(
+        (status = 200, description = "the event stream; each event's data is a ProgressEvent", content_type = "text/event-stream"),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -238,6 +277,13 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// ZIP: one TSV per (query, database), session.json, README.md
+#[utoipa::path(get, path = "/api/sessions/{id}/download", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session")),
+    responses(
+        (status = 200, description = "the ZIP", content_type = "application/zip"),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
 async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,

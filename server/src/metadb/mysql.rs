@@ -8,8 +8,80 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool, Row};
 
-use super::{IDS_PER_STATEMENT, MetaDb, MetaDbError, SqlTable, batch_from_rows, quote_identifier};
-use crate::provider::BoxFuture;
+use std::sync::Arc;
+
+use super::{
+    GeoParams, IDS_PER_STATEMENT, MetaDb, MetaDbConfig, MetaDbError, SqlTable, batch_from_rows,
+    quote_identifier,
+};
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{Context, Kind, Params};
+
+/// `type = "mysql"` or `"mariadb"`: a table of a MariaDB or MySQL database.
+pub const KIND: Kind<dyn MetaDbConfig> = Kind {
+    names: &["mysql", "mariadb"],
+    read,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MysqlParams {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    user: String,
+    password: String,
+    database: String,
+    table: String,
+    idx: String,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+/// A MariaDB or MySQL table as a database configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub connection: Connection,
+    pub table: String,
+    /// The id column.
+    pub idx: String,
+    pub geodata: Option<Geodata>,
+}
+
+fn read(params: &Params) -> Result<Arc<dyn MetaDbConfig>, Invalid> {
+    let read: MysqlParams = params.read()?;
+    Ok(Arc::new(Configured {
+        connection: Connection {
+            host: read.host,
+            port: read.port.unwrap_or(3306),
+            user: read.user,
+            password: read.password,
+            database: read.database,
+        },
+        table: read.table,
+        idx: read.idx,
+        geodata: read.geodata.map(Geodata::from),
+    }))
+}
+
+impl MetaDbConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        _: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn MetaDb>, MetaDbError>> {
+        Box::pin(async move {
+            let table = MysqlMetaDb::open(
+                &self.connection,
+                &self.table,
+                &self.idx,
+                self.geodata.clone(),
+            )
+            .await?;
+            Ok(Arc::new(table) as Arc<dyn MetaDb>)
+        })
+    }
+}
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The `sqlite` MetaDB: a table of an SQLite file, read-only, queried for the samples asked.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use app::model::session::{ColumnKind, Geodata, Value};
@@ -9,8 +9,66 @@ use arrow_schema::SchemaRef;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{IDS_PER_STATEMENT, MetaDb, MetaDbError, SqlTable, batch_from_rows};
-use crate::provider::BoxFuture;
+use super::{
+    GeoParams, IDS_PER_STATEMENT, MetaDb, MetaDbConfig, MetaDbError, SqlTable, batch_from_rows,
+    blocking,
+};
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{Context, Kind, Params};
+
+/// `type = "sqlite"`: a table of an SQLite file.
+pub const KIND: Kind<dyn MetaDbConfig> = Kind {
+    names: &["sqlite"],
+    read,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqliteParams {
+    path: PathBuf,
+    table: String,
+    idx: String,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+/// An SQLite table as a database configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub path: PathBuf,
+    pub table: String,
+    /// The id column.
+    pub idx: String,
+    pub geodata: Option<Geodata>,
+}
+
+fn read(params: &Params) -> Result<Arc<dyn MetaDbConfig>, Invalid> {
+    let read: SqliteParams = params.read()?;
+    Ok(Arc::new(Configured {
+        path: params.path(&read.path),
+        table: read.table,
+        idx: read.idx,
+        geodata: read.geodata.map(Geodata::from),
+    }))
+}
+
+impl MetaDbConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        _: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn MetaDb>, MetaDbError>> {
+        let Configured {
+            path,
+            table,
+            idx,
+            geodata,
+        } = self.clone();
+        Box::pin(blocking(move || {
+            SqliteMetaDb::open(&path, &table, &idx, geodata)
+        }))
+    }
+}
 
 #[derive(Debug)]
 pub struct SqliteMetaDb {

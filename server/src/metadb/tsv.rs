@@ -3,14 +3,81 @@
 
 use std::fs::File;
 use std::io::{BufReader, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use app::model::session::Geodata;
 use arrow_csv::reader::{Format, ReaderBuilder};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::{MemoryTable, MetaDbError, normalise};
+use super::{GeoParams, MemoryTable, MetaDb, MetaDbConfig, MetaDbError, blocking, normalise};
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{Context, Kind, Params};
+
+/// `type = "tsv"` or `"csv"` (comma-separated unless `sep` says otherwise).
+pub const KIND: Kind<dyn MetaDbConfig> = Kind {
+    names: &["tsv", "csv"],
+    read,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TsvParams {
+    path: PathBuf,
+    idx: String,
+    #[serde(default)]
+    sep: Option<String>,
+    #[serde(default)]
+    geodata: Option<GeoParams>,
+}
+
+/// A delimited file as a database configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub path: PathBuf,
+    /// The id column.
+    pub idx: String,
+    /// `None`: by the file's extension.
+    pub separator: Option<u8>,
+    pub geodata: Option<Geodata>,
+}
+
+fn read(params: &Params) -> Result<Arc<dyn MetaDbConfig>, Invalid> {
+    let read: TsvParams = params.read()?;
+    let separator = match read.sep.as_deref() {
+        None => None,
+        Some("\\t") => Some(b'\t'),
+        Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
+        Some(s) => {
+            return Err(Invalid(format!(
+                "{}.sep: '{s}' is not one character",
+                params.place
+            )));
+        }
+    };
+    Ok(Arc::new(Configured {
+        path: params.path(&read.path),
+        idx: read.idx,
+        separator: separator.or((params.kind == "csv").then_some(b',')),
+        geodata: read.geodata.map(Geodata::from),
+    }))
+}
+
+impl MetaDbConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        _: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn MetaDb>, MetaDbError>> {
+        let Configured {
+            path,
+            idx,
+            separator,
+            geodata,
+        } = self.clone();
+        Box::pin(blocking(move || open(&path, &idx, separator, geodata)))
+    }
+}
 
 /// Reads `path`, split on `separator` (default: `,` for `.csv` files, tab otherwise).
 pub fn open(

@@ -11,8 +11,38 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use super::{Plugin, PluginError};
-use crate::metadb::{MetaDb, MetaDbError, conform, normalise};
-use crate::provider::BoxFuture;
+use crate::future::BoxFuture;
+use crate::metadb::{MetaDb, MetaDbConfig, MetaDbError, conform, normalise};
+use crate::registry::Context;
+
+/// A plugin's MetaDB as a database configures it (`type` = the plugin's name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub plugin: String,
+    /// The metadata's `params`, for the plugin.
+    pub params: serde_json::Value,
+}
+
+impl MetaDbConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn MetaDb>, MetaDbError>> {
+        Box::pin(async move {
+            let plugin = context
+                .plugins
+                .get(&self.plugin)
+                .filter(|p| p.is_metadb())
+                .ok_or_else(|| {
+                    MetaDbError(format!("plugin '{}' does not export a MetaDB", self.plugin))
+                })?;
+            let metadb = PluginMetaDb::open(Arc::clone(plugin), &self.params)
+                .await
+                .map_err(|e| MetaDbError(e.to_string()))?;
+            Ok(Arc::new(metadb) as Arc<dyn MetaDb>)
+        })
+    }
+}
 
 #[derive(Debug)]
 pub struct PluginMetaDb {

@@ -14,7 +14,39 @@ use super::wit_types::{
     OptionKind as WitKind, OptionSetting, OptionSpec as WitSpec, OptionValue as WitValue,
 };
 use super::{Plugin, PluginError};
-use crate::provider::{BoxFuture, IndexInfo, Provider, ProviderError};
+use crate::future::BoxFuture;
+use crate::provider::{IndexInfo, Provider, ProviderConfig, ProviderError};
+use crate::registry::Context;
+
+/// A plugin's provider as a database configures it (`type` = the plugin's name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub plugin: String,
+    /// The database's `params`, for the plugin.
+    pub params: serde_json::Value,
+}
+
+impl ProviderConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Provider>, ProviderError>> {
+        Box::pin(async move {
+            let plugin = context
+                .plugins
+                .get(&self.plugin)
+                .filter(|p| p.is_provider())
+                .ok_or_else(|| {
+                    ProviderError(format!(
+                        "provider: plugin '{}' does not export a provider",
+                        self.plugin
+                    ))
+                })?;
+            let provider = PluginProvider::open(Arc::clone(plugin), &self.params).await;
+            Ok(Arc::new(provider) as Arc<dyn Provider>)
+        })
+    }
+}
 
 #[derive(Debug)]
 pub struct PluginProvider {

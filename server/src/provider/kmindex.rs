@@ -1,6 +1,7 @@
 //! The `kmindex` provider: a kmindex index on local disk, queried with the native engine.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -8,13 +9,83 @@ use app::model::options::{OptionSpec, OptionValues};
 use app::model::query::Query;
 use app::model::results::{QueryHits, SampleHit};
 
+use serde::Deserialize;
+
 use super::{
-    BoxFuture, IndexInfo, Provider, ProviderError, StopOnDrop, kmindex_options, kmindex_settings,
+    IndexInfo, Provider, ProviderConfig, ProviderError, kmindex_options, kmindex_settings,
 };
+use crate::config::Invalid;
+use crate::future::{BoxFuture, StopOnDrop};
+use crate::registry::{Context, Kind, Params};
 use kmindex::index::Index;
 use kmindex::{QueryError, QueryResult, SubIndex};
 
-/// A local kmindex index. Databases on the same index share one (see `Engine::open`), and with
+/// `type = "kmindex"` (kmviz 0.8's `kmindex-cli` too): an index folder on this machine.
+pub const KIND: Kind<dyn ProviderConfig> = Kind {
+    names: &["kmindex", "kmindex-cli"],
+    read,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KmindexParams {
+    index_path: PathBuf,
+    /// kmviz 0.8's kmindex binary: not needed (the configuration's warnings say so).
+    #[serde(default)]
+    #[allow(dead_code)]
+    executable: Option<String>,
+}
+
+/// A local index as a database configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    pub index_path: PathBuf,
+}
+
+fn read(params: &Params) -> Result<Arc<dyn ProviderConfig>, Invalid> {
+    let read: KmindexParams = params.read()?;
+    Ok(Arc::new(Configured {
+        index_path: params.path(&read.index_path),
+    }))
+}
+
+impl ProviderConfig for Configured {
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Provider>, ProviderError>> {
+        Box::pin(async move {
+            let (path, local) = (self.index_path.clone(), context.local.clone());
+            let failed = |e: &dyn std::fmt::Display| ProviderError(format!("index: {e}"));
+            let provider = tokio::task::spawn_blocking(move || local.open(path))
+                .await
+                .map_err(|e| failed(&e))?
+                .map_err(|e| failed(&e))?;
+            Ok(Arc::new(provider) as Arc<dyn Provider>)
+        })
+    }
+}
+
+/// The local indexes opened so far, by folder: databases on one index share its provider (its
+/// mapped files and its recent lookups).
+#[derive(Debug, Clone, Default)]
+pub struct LocalIndexes(Arc<Mutex<HashMap<PathBuf, LocalKmindex>>>);
+
+impl LocalIndexes {
+    /// The provider of the index in `dir`, opened now unless it was already (blocking).
+    fn open(&self, dir: PathBuf) -> Result<LocalKmindex, kmindex::Error> {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let mut opened = self.0.lock().expect("not poisoned");
+        if let Some(provider) = opened.get(&key) {
+            return Ok(provider.clone());
+        }
+        let provider = LocalKmindex::new(Arc::new(Index::open(&dir)?));
+        opened.insert(key, provider.clone());
+        Ok(provider)
+    }
+}
+
+/// A local kmindex index. Databases on the same index share one ([`LocalIndexes`]), and with
 /// it the answers of recent lookups: a query asked of several databases is looked up once.
 #[derive(Debug, Clone)]
 pub struct LocalKmindex {

@@ -12,7 +12,12 @@ use app::model::query::Query;
 use app::model::results::{Kmers, QueryHits, SampleHit};
 use serde::Deserialize;
 
-use super::{BoxFuture, IndexInfo, Provider, ProviderError, kmindex_options, kmindex_settings};
+use super::{
+    IndexInfo, Provider, ProviderConfig, ProviderError, kmindex_options, kmindex_settings,
+};
+use crate::config::Invalid;
+use crate::future::BoxFuture;
+use crate::registry::{Context, Kind, Params};
 use kmindex::registry::Entry;
 
 /// Why a call failed.
@@ -228,6 +233,62 @@ impl KmindexServer {
             url: self.base.clone(),
             reason,
         }
+    }
+}
+
+/// `type = "kmindex-server"`: a kmindex-server at `url` (`host`, `host:port` or a URL; `port`
+/// apart, as kmviz 0.8 allows).
+pub const KIND: Kind<dyn ProviderConfig> = Kind {
+    names: &["kmindex-server"],
+    read,
+};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerParams {
+    url: String,
+    #[serde(default)]
+    port: Option<u16>,
+}
+
+/// A kmindex-server as a database configures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configured {
+    /// `http://host:port`.
+    pub url: String,
+}
+
+fn read(params: &Params) -> Result<Arc<dyn ProviderConfig>, Invalid> {
+    let read: ServerParams = params.read()?;
+    let url = if read.url.contains("://") {
+        read.url
+    } else {
+        format!("http://{}", read.url)
+    };
+    let url = match read.port {
+        Some(port) => format!("{}:{port}", url.trim_end_matches('/')),
+        None => url,
+    };
+    Ok(Arc::new(Configured { url }))
+}
+
+impl ProviderConfig for Configured {
+    /// A server that does not answer yet is not an error: its queries fail until it does.
+    fn open<'a>(
+        &'a self,
+        context: &'a Context<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Provider>, ProviderError>> {
+        Box::pin(async move {
+            let remote = Arc::new(RemoteKmindex::new(self.url.clone(), context.timeout));
+            // Connect in the background: a slow server must not hold up the start.
+            let early = Arc::clone(&remote);
+            tokio::spawn(async move {
+                if let Err(e) = early.indexes().await {
+                    tracing::warn!("{e}; will retry on use");
+                }
+            });
+            Ok(remote as Arc<dyn Provider>)
+        })
     }
 }
 

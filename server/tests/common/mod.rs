@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod mariadb;
+pub mod openapi;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -60,12 +61,10 @@ pub fn kmviz(args: &[&str]) -> (bool, Vec<u8>, String) {
     )
 }
 
-/// GET `url`: its status and its JSON body (an error of the JSON API's checked to be its error
-/// body; `/readyz` answers 503 with its report).
+/// GET `url`: its status and its JSON body, checked against the OpenAPI document (an error of
+/// the JSON API also read as its error body).
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::get(url).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap();
+    let (status, body) = openapi::read("GET", reqwest::get(url).await.unwrap()).await;
     if status >= 400 && url.contains("/api/") {
         contract::<app::api::ErrorBody>(&body);
     }
