@@ -32,6 +32,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::export::ExportError;
 use crate::jobs::Jobs;
 
 /// What the API handlers share.
@@ -89,13 +90,13 @@ fn compression() -> CompressionLayer<impl Predicate> {
 
 /// Runs CPU-bound `work` (a plugin's input, say) in a CPU slot ([`crate::cpu::run`]), so that
 /// the async workers keep answering other requests meanwhile.
-pub async fn off_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+pub async fn off_runtime<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, error::ApiError> {
     crate::cpu::run(work)
         .await
         .map_err(|e| error::ApiError::internal(e.to_string()))?
-        .map_err(error::ApiError::internal)
+        .map_err(|e| error::ApiError::internal(e.to_string()))
 }
 
 /// A response of `content_type` whose body `write` produces on the blocking pool in a CPU slot
@@ -105,7 +106,7 @@ pub async fn off_runtime<T: Send + 'static>(
 pub fn streamed(
     content_type: &'static str,
     extra: Option<(header::HeaderName, String)>,
-    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), String> + Send + 'static,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), ExportError> + Send + 'static,
 ) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     tokio::spawn(async move {
@@ -116,7 +117,7 @@ pub fn streamed(
                 sender,
                 slot,
             };
-            let written = write(&mut out).and_then(|()| out.send().map_err(|e| e.to_string()));
+            let written = write(&mut out).and_then(|()| Ok(out.send()?));
             if let Err(e) = written {
                 tracing::warn!("a {content_type} answer stopped: {e}");
                 let ChunkWriter {

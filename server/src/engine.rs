@@ -13,10 +13,10 @@ use app::model::query::Query;
 use app::model::session::{DatabaseRun, PairResult};
 
 use crate::config::{DatabaseSpec, EngineConfig, OptionDefault};
-use crate::metadb::{self, MetaDb};
+use crate::metadb::{self, MetaDb, MetaDbError};
 use crate::plugin::Plugins;
-use crate::provider::Provider;
 use crate::provider::kmindex::LocalIndexes;
+use crate::provider::{Provider, ProviderError};
 use crate::registry::Context;
 
 /// A provider paired with a MetaDB, under a name.
@@ -33,30 +33,28 @@ pub struct Database {
 
 impl Database {
     /// Whether the provider and the MetaDB answer now: the sub-indexes, and one metadata row.
-    pub async fn check(&self) -> Result<(), String> {
-        self.provider
-            .indexes()
-            .await
-            .map_err(|e| format!("provider: {e}"))?;
-        self.metadb
-            .page(0, 1)
-            .await
-            .map_err(|e| format!("metadata: {e}"))?;
+    pub async fn check(&self) -> Result<(), CheckError> {
+        self.provider.indexes().await?;
+        self.metadb.page(0, 1).await?;
         Ok(())
     }
 
     /// Opens the provider and the MetaDB `spec` names, with what `context` holds.
-    pub async fn open(spec: DatabaseSpec, context: &Context<'_>) -> Result<Database, String> {
+    pub async fn open(spec: DatabaseSpec, context: &Context<'_>) -> Result<Database, OpenError> {
+        let failed = |reason: PairError| OpenError {
+            database: spec.name.clone(),
+            reason: reason.to_string(),
+        };
         let provider = spec
             .provider
             .open(context)
             .await
-            .map_err(|e| format!("database '{}': {e}", spec.name))?;
+            .map_err(|e| failed(e.into()))?;
         let metadb = spec
             .metadb
             .open(context)
             .await
-            .map_err(|e| format!("database '{}': metadata: {e}", spec.name))?;
+            .map_err(|e| failed(e.into()))?;
         let database = Database {
             name: spec.name,
             provider,
@@ -72,10 +70,10 @@ impl Database {
             .keys()
             .find(|link| !columns.iter().any(|c| c.name == **link))
         {
-            return Err(format!(
-                "database '{}': metadata.links: no column '{missing}'",
-                database.name
-            ));
+            return Err(OpenError {
+                database: database.name.clone(),
+                reason: format!("metadata.links: no column '{missing}'"),
+            });
         }
         Ok(database)
     }
@@ -94,24 +92,61 @@ impl Database {
         specs
     }
 
-    fn check_defaults(&self) -> Result<(), String> {
+    /// Checks the configured option values against the provider's options (known once it
+    /// is open).
+    fn check_defaults(&self) -> Result<(), OpenError> {
+        let failed = |reason| OpenError {
+            database: self.name.clone(),
+            reason,
+        };
         let specs = self.options();
         for (name, default) in &self.defaults {
             let spec = specs.iter().find(|s| &s.name == name).ok_or_else(|| {
                 let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-                format!(
-                    "databases.{}.defaults.{name}: unknown option; known options: {}",
-                    self.name,
+                failed(format!(
+                    "defaults.{name}: unknown option; known options: {}",
                     known.join(", ")
-                )
+                ))
             })?;
             if let Some(value) = &default.value {
                 spec.check(value)
-                    .map_err(|e| format!("databases.{}.defaults: {e}", self.name))?;
+                    .map_err(|e| failed(format!("defaults: {e}")))?;
             }
         }
         Ok(())
     }
+}
+
+/// Why a database could not be opened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("database '{database}': {reason}")]
+pub struct OpenError {
+    pub database: String,
+    pub reason: String,
+}
+
+/// Why a database does not answer now.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    #[error("provider: {0}")]
+    Provider(#[from] ProviderError),
+    #[error("metadata: {0}")]
+    MetaDb(#[from] MetaDbError),
+}
+
+/// Why a (query, database) pair failed, as its session keeps it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PairError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("metadata: {0}")]
+    MetaDb(#[from] MetaDbError),
+    #[error("no answer within {0} s")]
+    Timeout(u64),
+    #[error("the join failed: {0}")]
+    Join(String),
 }
 
 /// Why a request was refused before running.
@@ -153,7 +188,7 @@ impl Engine {
         specs: Vec<DatabaseSpec>,
         settings: EngineConfig,
         plugins: &Plugins,
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, OpenError> {
         let context = Context {
             plugins,
             local: &LocalIndexes::default(),
@@ -213,8 +248,8 @@ impl Engine {
     }
 
     /// Runs `query` against `run`'s database, within the configured time.
-    pub async fn run(&self, query: &Query, run: &DatabaseRun) -> Result<PairResult, String> {
-        let database = self.database(&run.name).map_err(|e| e.to_string())?;
+    pub async fn run(&self, query: &Query, run: &DatabaseRun) -> Result<PairResult, PairError> {
+        let database = self.database(&run.name)?;
         let limit = Duration::from_secs(self.settings.timeout);
         let started = std::time::Instant::now();
         let result =
@@ -222,7 +257,7 @@ impl Engine {
                 .await
             {
                 Ok(result) => result,
-                Err(_) => Err(format!("no answer within {} s", self.settings.timeout)),
+                Err(_) => Err(PairError::Timeout(self.settings.timeout)),
             };
         let name = database.name.clone();
         metrics::histogram!("kmviz_database_query_seconds", "database" => name.clone())
@@ -238,23 +273,15 @@ impl Engine {
         query: &Query,
         database: &Database,
         options: &OptionValues,
-    ) -> Result<PairResult, String> {
-        let answers = database
-            .provider
-            .query(query, options)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<PairResult, PairError> {
+        let answers = database.provider.query(query, options).await?;
         let mut ids: Vec<String> = answers
             .iter()
             .flat_map(|a| a.samples.iter().map(|s| s.sample.clone()))
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let metadata = database
-            .metadb
-            .fetch(&ids)
-            .await
-            .map_err(|e| format!("metadata: {e}"))?;
+        let metadata = database.metadb.fetch(&ids).await?;
         let (query_length, geodata, max_results) = (
             query.seq.len(),
             database.metadb.geodata().cloned(),
@@ -264,6 +291,6 @@ impl Engine {
         // async workers.
         crate::cpu::run(move || join::join(query_length, answers, &metadata, geodata, max_results))
             .await
-            .map_err(|e| format!("the join failed: {e}"))
+            .map_err(|e| PairError::Join(e.to_string()))
     }
 }

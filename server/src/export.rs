@@ -152,8 +152,21 @@ pub enum Archive {
     Tables,
 }
 
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Zip(#[from] zip::result::ZipError),
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// Writes the ZIP of `session` to `out`, as a stream (sizes after each file's data).
-pub fn zip(session: &Session, archive: Archive, out: impl Write) -> Result<(), String> {
+pub fn zip(session: &Session, archive: Archive, out: impl Write) -> Result<(), ExportError> {
     let mut writer = zip::ZipWriter::new_stream(out);
     // The fastest level: most of a download's time went to the compressor at the default
     // (6), for files a few percent smaller.
@@ -176,12 +189,8 @@ pub fn zip(session: &Session, archive: Archive, out: impl Write) -> Result<(), S
         }
         match (&pair.state, &pair.result) {
             (PairState::Done, Some(result)) => {
-                writer
-                    .start_file(name.as_str(), options)
-                    .map_err(|e| e.to_string())?;
-                writer
-                    .write_all(tsv(result).as_bytes())
-                    .map_err(|e| e.to_string())?;
+                writer.start_file(name.as_str(), options)?;
+                writer.write_all(tsv(result).as_bytes())?;
                 let hidden = if result.not_shown > 0 {
                     format!(" ({} more not shown)", result.not_shown)
                 } else {
@@ -206,25 +215,15 @@ pub fn zip(session: &Session, archive: Archive, out: impl Write) -> Result<(), S
         }
     }
     if archive == Archive::Session {
-        writer
-            .start_file("session.json", options)
-            .map_err(|e| e.to_string())?;
+        writer.start_file("session.json", options)?;
         // One write: the compressor pays a fixed cost per write, and serde writes in tiny pieces.
-        let json = serde_json::to_vec(session).map_err(|e| e.to_string())?;
-        writer.write_all(&json).map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec(session)?;
+        writer.write_all(&json)?;
     }
-    writer
-        .start_file("README.md", options)
-        .map_err(|e| e.to_string())?;
-    writer
-        .write_all(readme(session, archive, &listing).as_bytes())
-        .map_err(|e| e.to_string())?;
-    writer
-        .finish()
-        .map_err(|e| e.to_string())?
-        .into_inner()
-        .flush()
-        .map_err(|e| e.to_string())
+    writer.start_file("README.md", options)?;
+    writer.write_all(readme(session, archive, &listing).as_bytes())?;
+    writer.finish()?.into_inner().flush()?;
+    Ok(())
 }
 
 fn readme(session: &Session, archive: Archive, listing: &str) -> String {
@@ -260,7 +259,7 @@ type Row<'a> = (&'a str, &'a str, &'a Hit, &'a PairResult);
 /// result starts with ([`HIT_COLUMNS`]), the union of the databases' metadata columns (text
 /// where two databases disagree on a column's type), then the per-k-mer and per-base vectors
 /// (`kmers`, `bases`).
-pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
+pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), ExportError> {
     let results: Vec<(&str, &str, &PairResult)> = session
         .pairs
         .iter()
@@ -391,16 +390,12 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), String> {
     columns.push(Arc::new(kmers));
     columns.push(Arc::new(bases));
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
-    let mut writer =
-        arrow_ipc::writer::StreamWriter::try_new(out, &schema).map_err(|e| e.to_string())?;
-    writer.write(&batch).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
-    writer
-        .into_inner()
-        .map_err(|e| e.to_string())?
-        .flush()
-        .map_err(|e| e.to_string())
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(out, &schema)?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    writer.into_inner()?.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

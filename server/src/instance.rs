@@ -131,9 +131,7 @@ impl Instance {
     /// Opens everything and returns the API's router and the jobs behind it.
     pub async fn start(self) -> anyhow::Result<(Router, Arc<Jobs>)> {
         let plugins = self.load_plugins()?;
-        let engine = Engine::open(self.databases, self.engine, &plugins)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let engine = Engine::open(self.databases, self.engine, &plugins).await?;
         let store = SqliteStore::open(&self.data_dir).with_context(|| {
             format!(
                 "cannot open the session store in {}",

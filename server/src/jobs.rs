@@ -156,7 +156,7 @@ impl Jobs {
                 }
                 Err(error) => {
                     pair.state = PairState::Failed;
-                    pair.error = Some(error);
+                    pair.error = Some(error.to_string());
                 }
             }
             metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);

@@ -1,6 +1,7 @@
 //! The one error type of kmviz's API: a status and a message, answered as
 //! `{"error": message}`.
 
+use app::model::query::InputError;
 use axum::Json;
 use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::JsonRejection;
@@ -61,6 +62,13 @@ impl From<RequestError> for ApiError {
             RequestError::UnknownDatabase { .. } => ApiError::not_found(e.to_string()),
             _ => ApiError::bad_request(e.to_string()),
         }
+    }
+}
+
+impl From<InputError> for ApiError {
+    /// Queries that cannot be read, or that break the instance's input limits.
+    fn from(e: InputError) -> ApiError {
+        ApiError::bad_request(e.to_string())
     }
 }
 

@@ -61,10 +61,10 @@ impl Check {
         }
     }
 
-    fn of(outcome: Result<(), String>) -> Check {
+    fn of(outcome: Result<(), impl std::fmt::Display>) -> Check {
         Check {
             ok: outcome.is_ok(),
-            error: outcome.err(),
+            error: outcome.err().map(|e| e.to_string()),
         }
     }
 }
@@ -77,12 +77,11 @@ struct Readiness {
     databases: BTreeMap<String, Check>,
 }
 
-async fn within(check: impl Future<Output = Result<(), String>>) -> Check {
-    Check::of(
-        tokio::time::timeout(CHECK_TIME, check)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} s", CHECK_TIME.as_secs()))),
-    )
+async fn within<E: std::fmt::Display>(check: impl Future<Output = Result<(), E>>) -> Check {
+    match tokio::time::timeout(CHECK_TIME, check).await {
+        Ok(outcome) => Check::of(outcome),
+        Err(_) => Check::of(Err(format!("no answer within {} s", CHECK_TIME.as_secs()))),
+    }
 }
 
 /// Every database answers (its sub-indexes, one metadata row) and the session store takes writes
@@ -98,7 +97,7 @@ async fn ready(State(state): State<AppState>) -> Response {
             .map(|d| async move { (d.name.clone(), within(d.check()).await) }),
     )
     .await;
-    let store = within(async { state.jobs.store().writable().await.map_err(|e| e.0) }).await;
+    let store = within(state.jobs.store().writable()).await;
     let readiness = Readiness {
         ready: store.ok && databases.iter().all(|(_, c)| c.ok),
         store,

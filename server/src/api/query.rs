@@ -103,7 +103,7 @@ fn options_from_form(
 
 /// Reads the queries of a request, within `limits`.
 fn queries(fastx: &[u8], limits: &InputLimits) -> Result<Vec<app::model::query::Query>, ApiError> {
-    parse_queries(fastx, limits).map_err(|e| ApiError::bad_request(e.to_string()))
+    Ok(parse_queries(fastx, limits)?)
 }
 
 /// The queries file and the chosen databases with their options, from kmviz 0.8's form:

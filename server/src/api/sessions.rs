@@ -97,12 +97,12 @@ fn session_json(session: Arc<Session>, vectors: bool, gzip: bool) -> Response {
             // In large pieces: the compressor pays a fixed cost per write.
             let out = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-            serde_json::to_writer(&mut out, &session).map_err(|e| e.to_string())?;
-            let out = out.into_inner().map_err(|e| e.to_string())?;
-            out.finish().map(drop).map_err(|e| e.to_string())
+            serde_json::to_writer(&mut out, &session)?;
+            out.into_inner().map_err(|e| e.into_error())?.finish()?;
         } else {
-            serde_json::to_writer(out, &session).map_err(|e| e.to_string())
+            serde_json::to_writer(out, &session)?;
         }
+        Ok(())
     })
 }
 
