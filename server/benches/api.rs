@@ -86,10 +86,11 @@ async fn main() {
     );
     let config: Config = kmviz::config::parse(&config, kmviz::config::Format::Toml).unwrap();
     let instance = Instance::from_config(&config, &dir).unwrap();
-    let (router, jobs) = instance.start().await.unwrap();
+    let app = kmviz::App::open(instance).await.unwrap();
+    let jobs = app.jobs().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(kmviz::serve(listener, router, async {}));
+    tokio::spawn(app.serve(listener, std::future::pending()));
 
     let queries: Vec<Query> = app::model::query::read_fastx(
         &std::fs::read(fixtures.join("datasets/pa_dataset/1.fasta")).unwrap(),

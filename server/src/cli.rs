@@ -362,10 +362,7 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
     let instance = crate::instance::Instance::demo(&demo, &data_dir);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let grace = Duration::from_secs(instance.server.shutdown_grace);
-        let (api, jobs) = instance.start().await?;
-        let limits = crate::api::kmindex::Limits::default();
-        let router = api.merge(crate::api::kmindex::router(index, limits));
+        let app = crate::App::open(instance).await?.with_kmindex(index);
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
         let base = base_url(&listener)?;
         eprintln!("\nkmviz demo is up. Open {base}/");
@@ -381,7 +378,7 @@ fn demo(data_dir: PathBuf, seed: u64, listen: &Listen) -> anyhow::Result<()> {
             );
             eprintln!("then: curl -s {base}/api/sessions/<session>\n");
         }
-        crate::serve(listener, router, jobs.wind_down(grace)).await?;
+        app.serve(listener, crate::stop_signal()).await?;
         Ok(())
     })
 }
@@ -429,11 +426,10 @@ fn serve_config(file: &Path, listen: &Listen) -> anyhow::Result<()> {
     let instance = read_instance(file)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let grace = Duration::from_secs(instance.server.shutdown_grace);
-        let (router, jobs) = instance.start().await?;
+        let app = crate::App::open(instance).await?;
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
         eprintln!("kmviz is up. Open {}/", base_url(&listener)?);
-        crate::serve(listener, router, jobs.wind_down(grace)).await?;
+        app.serve(listener, crate::stop_signal()).await?;
         Ok(())
     })
 }
@@ -673,7 +669,7 @@ fn serve_index(args: &IndexServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listen = &args.listen;
         let listener = crate::bind(SocketAddr::new(listen.address, listen.port)).await?;
-        crate::serve(listener, router, async {}).await?;
+        crate::serve(listener, router, crate::stop_signal(), async {}).await?;
         Ok(())
     })
 }

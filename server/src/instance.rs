@@ -127,15 +127,28 @@ impl Instance {
     pub fn load_plugins(&self) -> anyhow::Result<Plugins> {
         crate::plugin::load_all(&self.plugins, &self.data_dir.join("plugin-cache"))
     }
+}
 
-    /// Opens everything and returns the API's router and the jobs behind it.
-    pub async fn start(self) -> anyhow::Result<(Router, Arc<Jobs>)> {
-        let plugins = self.load_plugins()?;
-        let engine = Engine::open(self.databases, self.engine, &plugins).await?;
-        let store = SqliteStore::open(&self.data_dir).with_context(|| {
+/// A kmviz server, opened from an [`Instance`] and ready to serve: the command line, the demo,
+/// the tests and the benches all start one this way.
+#[derive(Debug)]
+pub struct App {
+    router: Router,
+    jobs: Arc<Jobs>,
+    grace: Duration,
+}
+
+impl App {
+    /// Opens everything `instance` names: plugins, databases, the session store (marking jobs
+    /// a previous process left running as interrupted), the API and the web app.
+    pub async fn open(instance: Instance) -> anyhow::Result<App> {
+        let this = instance;
+        let plugins = this.load_plugins()?;
+        let engine = Engine::open(this.databases, this.engine, &plugins).await?;
+        let store = SqliteStore::open(&this.data_dir).with_context(|| {
             format!(
                 "cannot open the session store in {}",
-                self.data_dir.display()
+                this.data_dir.display()
             )
         })?;
         let interrupted = store.interrupt_running().await?;
@@ -143,29 +156,56 @@ impl Instance {
             tracing::warn!("{interrupted} sessions were running when the server stopped");
         }
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
-        jobs.keep_for(Duration::from_secs(self.retention_days * 86_400));
+        jobs.keep_for(Duration::from_secs(this.retention_days * 86_400));
         crate::metrics::install();
         let state = AppState {
             jobs: Arc::clone(&jobs),
-            settings: Arc::new(self.settings),
+            settings: Arc::new(this.settings),
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
         };
         let mut router = api::router(state.clone()).merge(Router::from(
-            api::ops::routes(self.server.metrics).with_state(state),
+            api::ops::routes(this.server.metrics).with_state(state),
         ));
-        match crate::web::router(&self.site) {
+        match crate::web::router(&this.site) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(
                 "no web app in {}: build it with `cargo xtask web` (the API is served)",
-                self.site.display()
+                this.site.display()
             ),
         }
         router = router.route_layer(axum::middleware::from_fn(crate::metrics::remember_route));
-        if let Some(users) = self.users {
+        if let Some(users) = this.users {
             router = api::require_basic_auth(router, users);
         }
         // Open to probes (a container's health check has no password); it tells nothing.
-        Ok((router.merge(Router::from(api::ops::health_routes())), jobs))
+        Ok(App {
+            router: router.merge(Router::from(api::ops::health_routes())),
+            jobs,
+            grace: Duration::from_secs(this.server.shutdown_grace),
+        })
+    }
+
+    /// Adds kmindex-server's API over `index` (the demo serves its survey so).
+    pub fn with_kmindex(mut self, index: Arc<kmindex::Index>) -> App {
+        let limits = api::kmindex::Limits::default();
+        self.router = self.router.merge(api::kmindex::router(index, limits));
+        self
+    }
+
+    pub fn jobs(&self) -> &Arc<Jobs> {
+        &self.jobs
+    }
+
+    /// Serves on `listener` until `stop` resolves ([`crate::stop_signal`] for a process); then
+    /// stops accepting and winds down: running pairs finish within the grace period, the others
+    /// are marked interrupted.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        stop: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let jobs = self.jobs;
+        crate::serve(listener, self.router, stop, jobs.wind_down(self.grace)).await
     }
 }
 

@@ -2,8 +2,9 @@
 //! even in a quick build): the providers that answer queries ([`provider`]), the MetaDBs that
 //! hold sample metadata ([`metadb`]), the query [`engine`] (checking, running, joining),
 //! [`jobs`] and the [`session`] store, file exports ([`export`]), the [`config`]uration, the
-//! HTTP API ([`api`]), the browser app's files ([`web`]), the [`instance`] that ties them, the
-//! embedded [`demo`] and the command line ([`cli`]).
+//! HTTP API ([`api`]), the browser app's files ([`web`]), the [`instance`] that ties them into
+//! an [`App`] (the one way a server starts: the command line, the demo, the tests and the
+//! benches), the embedded [`demo`] and the command line ([`cli`]).
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
@@ -24,6 +25,8 @@ pub mod provider;
 pub mod registry;
 pub mod session;
 pub mod web;
+
+pub use instance::{App, Instance};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,7 +53,7 @@ pub async fn stop_signal() {
     }
 }
 
-/// Serves `router` on `listener` until [`stop_signal`]; then stops accepting, runs
+/// Serves `router` on `listener` until `stop` resolves; then stops accepting, runs
 /// `wind_down` (running jobs finish or are interrupted) while the answers under way end, and
 /// returns once they have (or after [`DRAIN_TIME`] more).
 /// Slow clients are dropped: headers not complete within [`READ_TIMEOUT`], bodies that stall
@@ -58,6 +61,7 @@ pub async fn stop_signal() {
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
+    stop: impl Future<Output = ()>,
     wind_down: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -69,8 +73,8 @@ pub async fn serve(
         READ_TIMEOUT,
     ));
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut stopping = std::pin::pin!(stop);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut stopping = std::pin::pin!(stop_signal());
     loop {
         let permit = Arc::clone(&connections)
             .acquire_owned()

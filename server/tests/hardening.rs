@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// One database on the fixture index (see [`common::fixture_config`]), served.
 fn instance(tag: &str, extra: &str) -> (Server, PathBuf) {
     let dir = common::scratch(&format!("hardening-{tag}"));
-    (Server::start(&common::fixture_config(&dir, extra)), dir)
+    (Server::process(&common::fixture_config(&dir, extra)), dir)
 }
 
 /// A field of `/proc/<pid>/status`, in kB.

@@ -71,7 +71,7 @@ async fn health_readiness_and_metrics() {
          metadata = {{ type = \"tsv\", params = {{ path = \"{}\", idx = \"Sample\" }} }}\n",
         dir.join("meta.tsv").display()
     );
-    let server = Server::start(&fixture_config(&dir, &extra));
+    let server = Server::process(&fixture_config(&dir, &extra));
 
     assert_eq!(
         get_json(&server.url("/healthz")).await,
@@ -142,7 +142,7 @@ async fn health_readiness_and_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_can_be_off_and_are_behind_authentication() {
     let dir = common::scratch("ops-off");
-    let server = Server::start(&fixture_config(&dir, "[server]\nmetrics = false\n"));
+    let server = Server::process(&fixture_config(&dir, "[server]\nmetrics = false\n"));
     let (status, body) = get_json(&server.url("/metrics")).await;
     assert_eq!(status, 404);
     assert!(
@@ -151,7 +151,7 @@ async fn metrics_can_be_off_and_are_behind_authentication() {
     );
 
     let dir = common::scratch("ops-auth");
-    let server = Server::start(&fixture_config(&dir, "[auth]\nalice = \"secret\"\n"));
+    let server = Server::process(&fixture_config(&dir, "[auth]\nalice = \"secret\"\n"));
     // Probes have no password: health is open, the rest is not.
     assert_eq!(get_json(&server.url("/healthz")).await.0, 200);
     for path in ["/readyz", "/metrics"] {
@@ -251,7 +251,7 @@ async fn sigterm_lets_running_sessions_finish_within_the_grace_period() {
         ));
     }
     let config = fixture_config(&dir, &extra);
-    let mut server = Server::start(&config);
+    let mut server = Server::process(&config);
     // Done before the stop: kept as it is.
     let before = submit(&server, json!(["fixture"])).await;
     server.finished(&before).await;
@@ -266,7 +266,7 @@ async fn sigterm_lets_running_sessions_finish_within_the_grace_period() {
     );
     assert!(server.logs("sessions interrupted by the stop"));
 
-    let server = Server::start(&config);
+    let server = Server::process(&config);
     let (_, kept) = get_json(&server.url(&format!("/api/sessions/{before}"))).await;
     assert_eq!(kept["status"], "done");
     let (_, stopped) = get_json(&server.url(&format!("/api/sessions/{running}"))).await;

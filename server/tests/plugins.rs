@@ -33,6 +33,19 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 /// Starts `kmviz serve` with `databases` (TOML) and `plugins` (TOML), metadata in `meta.tsv`.
 fn serve(tag: &str, body: &str) -> (Server, PathBuf) {
+    let (config, dir) = write_config(tag, body);
+    (Server::start(&config), dir)
+}
+
+/// [`serve`] as a `kmviz serve` process (whose log a test reads).
+fn serve_process(tag: &str, body: &str) -> (Server, PathBuf) {
+    let (config, dir) = write_config(tag, body);
+    (Server::process(&config), dir)
+}
+
+/// `kmviz.toml` in a new folder for `tag`, with `body` after the engine and sessions settings,
+/// beside a `meta.tsv` of samples D0..D15 and S1.
+fn write_config(tag: &str, body: &str) -> (PathBuf, PathBuf) {
     let dir = temp_dir(tag);
     let samples: String = (0..16).map(|i| format!("D{i}\t{i}\n")).collect();
     std::fs::write(dir.join("meta.tsv"), format!("ID\tn\n{samples}S1\t99\n")).unwrap();
@@ -44,7 +57,7 @@ fn serve(tag: &str, body: &str) -> (Server, PathBuf) {
         ),
     )
     .unwrap();
-    (Server::start(&config), dir)
+    (config, dir)
 }
 
 fn database(name: &str, kind: &str, params: &str) -> String {
@@ -241,7 +254,7 @@ async fn misbehaving_plugins_are_stopped_and_other_databases_keep_answering() {
         ),
     ]
     .concat();
-    let (server, _dir) = serve("sandbox", &body);
+    let (server, _dir) = serve_process("sandbox", &body);
     let unreachable = described(&server, "unreachable").await;
     let why = unreachable["error"].as_str().unwrap();
     assert!(

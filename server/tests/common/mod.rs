@@ -150,19 +150,83 @@ pub fn fixture_config(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
-/// A `kmviz serve` process on a free loopback port.
+/// A kmviz server on a free loopback port: in this process (as `kmviz serve` runs it:
+/// [`kmviz::App`]), or a `kmviz serve` process when a test needs one (its logs, its signals,
+/// its memory).
 pub struct Server {
-    child: Child,
+    run: Run,
     pub base: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
+enum Run {
+    Process(Child),
+    /// Its runtime's thread: stopped when the server is dropped.
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        stopped: std::sync::mpsc::Receiver<()>,
+    },
+}
+
 impl Server {
+    /// Serves `config` in this process, on a runtime of its own (so that the server outlives
+    /// no test and blocks none).
     pub fn start(config: &Path) -> Server {
+        let config = config.to_owned();
+        let (ready, started) = std::sync::mpsc::channel();
+        let (stop, stop_asked) = tokio::sync::oneshot::channel::<()>();
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let opened = async {
+                    let read = kmviz::config::Config::read(&config).map_err(|e| e.to_string())?;
+                    let base = config.parent().unwrap();
+                    let instance =
+                        kmviz::Instance::from_config(&read, base).map_err(|e| e.to_string())?;
+                    kmviz::App::open(instance)
+                        .await
+                        .map_err(|e| format!("{e:#}"))
+                };
+                let app = match opened.await {
+                    Ok(app) => app,
+                    Err(e) => return ready.send(Err(e)).unwrap(),
+                };
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let base = format!("http://{}", listener.local_addr().unwrap());
+                ready.send(Ok(base)).unwrap();
+                app.serve(listener, async {
+                    let _ = stop_asked.await;
+                })
+                .await
+                .unwrap();
+            });
+            let _ = done.send(());
+        });
+        let base = started
+            .recv()
+            .expect("the server's thread ended")
+            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        Server {
+            run: Run::InProcess {
+                stop: Some(stop),
+                stopped,
+            },
+            base,
+            log: Arc::default(),
+        }
+    }
+
+    /// A `kmviz serve` process for `config`.
+    pub fn process(config: &Path) -> Server {
         Server::start_with(config, &[])
     }
 
-    /// With more arguments for `kmviz` (`--log-format json`, say).
+    /// A `kmviz serve` process with more arguments for `kmviz` (`--log-format json`, say).
     pub fn start_with(config: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kmviz"))
             .args(args)
@@ -185,7 +249,20 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let keep = log.clone();
         std::thread::spawn(move || lines.for_each(|line| keep.lock().unwrap().extend(line.ok())));
-        Server { child, base, log }
+        Server {
+            run: Run::Process(child),
+            base,
+            log,
+        }
+    }
+
+    fn child(&mut self) -> &mut Child {
+        match &mut self.run {
+            Run::Process(child) => child,
+            Run::InProcess { .. } => {
+                panic!("a server in this process: start it with Server::process")
+            }
+        }
     }
 
     /// Whether the server writes a line containing `text` to stderr within 5 s (its stderr is
@@ -196,6 +273,10 @@ impl Server {
 
     /// The first line containing `text` the server writes to stderr within 5 s.
     pub fn log_line(&self, text: &str) -> Option<String> {
+        assert!(
+            matches!(self.run, Run::Process(_)),
+            "a server in this process: start it with Server::process to read its log"
+        );
         for _ in 0..50 {
             let found = self
                 .log
@@ -214,7 +295,12 @@ impl Server {
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.run {
+            Run::Process(child) => child.id(),
+            Run::InProcess { .. } => {
+                panic!("a server in this process: start it with Server::process")
+            }
+        }
     }
 
     /// Sends SIGTERM and waits for the process to end: whether it exited well, and after how
@@ -226,7 +312,7 @@ impl Server {
             .status()
             .unwrap();
         assert!(killed.success());
-        let status = self.child.wait().unwrap();
+        let status = self.child().wait().unwrap();
         (status.success(), sent.elapsed())
     }
 
@@ -250,7 +336,16 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.run {
+            Run::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Run::InProcess { stop, stopped } => {
+                let _ = stop.take().map(|stop| stop.send(()));
+                // Jobs still running may take the grace period to wind down: not waited for.
+                let _ = stopped.recv_timeout(std::time::Duration::from_secs(2));
+            }
+        }
     }
 }
