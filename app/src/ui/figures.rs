@@ -1,5 +1,5 @@
 //! The Plot and Map tabs: controls for a [`PlotSpec`] or [`MapSpec`], the figure (built by
-//! [`crate::model::figure`], drawn by Plotly), its downloads, and box/lasso selection, which
+//! [`crate::view::figure`], drawn by Plotly), its downloads, and box/lasso selection, which
 //! narrows the table. Both draw the rows the table's filters keep.
 
 use std::collections::HashSet;
@@ -11,9 +11,9 @@ use wasm_bindgen::closure::Closure;
 
 use super::browser;
 use crate::api::Presets;
-use crate::model::figure::{self, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES};
 use crate::model::session::Geodata;
-use crate::model::table::Table;
+use crate::view::figure::{self, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES};
+use crate::view::table::Table;
 
 type Selection = RwSignal<Option<Arc<HashSet<usize>>>>;
 

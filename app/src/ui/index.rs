@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use super::api;
 use super::table::{TableState, TableView};
 use crate::api::DatabaseInfo;
-use crate::model::table::Table;
+use crate::view::table::Table;
 
 /// `z`: the z the session used with this database, if the provider has one.
 #[component]

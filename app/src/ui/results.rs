@@ -16,7 +16,8 @@ use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValue;
 use crate::model::plugins::{PluginTab, TabContent};
 use crate::model::session::{Pair, PairState, Session, Status};
-use crate::model::table::{ID, INDEX, Table, show};
+use crate::model::table::{ID, INDEX};
+use crate::view::table::{Table, show};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {

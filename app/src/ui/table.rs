@@ -1,6 +1,6 @@
 //! A table view: virtualised (only the rows in view are in the page), sortable by any column,
 //! filtered per column by type, by a `WHERE`-style expression (evaluated here, see
-//! [`crate::model::filter`]), by hiding rows with missing values, and by a selection made in a
+//! [`crate::view::filter`]), by hiding rows with missing values, and by a selection made in a
 //! figure; exported as TSV or CSV.
 
 use std::collections::{BTreeMap, HashSet};
@@ -9,9 +9,9 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::browser;
-use crate::model::filter::Filter;
 use crate::model::session::{ColumnKind, Value};
-use crate::model::table::{ColumnFilter, Table, show};
+use crate::view::filter::Filter;
+use crate::view::table::{ColumnFilter, Table, show};
 
 /// Pixels per row: rows have one fixed height so that the rows in view follow from the scroll.
 const ROW_HEIGHT: f64 = 28.0;

@@ -7,7 +7,7 @@
 //! As in SQL, a comparison with a missing value is unknown, and rows whose filter is unknown are
 //! left out. Types are checked against the columns before anything is evaluated.
 
-use super::session::{ColumnKind, Value};
+use crate::model::session::{ColumnKind, Value};
 
 /// Why a filter was refused, with the character where it went wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
