@@ -265,16 +265,7 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), ExportErro
         .iter()
         .filter_map(|p| Some((p.query.as_str(), p.database.as_str(), p.result.as_ref()?)))
         .collect();
-    let mut metadata: Vec<(String, ColumnKind)> = Vec::new();
-    for (_, _, result) in &results {
-        for column in &result.columns {
-            match metadata.iter_mut().find(|(n, _)| *n == column.name) {
-                Some((_, kind)) if *kind != column.kind => *kind = ColumnKind::Text,
-                Some(_) => {}
-                None => metadata.push((column.name.clone(), column.kind)),
-            }
-        }
-    }
+    let metadata = metadata_union(results.iter().map(|(_, _, r)| *r));
     let rows: Vec<Row> = results
         .iter()
         .flat_map(|(q, d, r)| r.hits.iter().map(move |h| (*q, *d, h, *r)))
@@ -313,65 +304,99 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), ExportErro
         columns.push(column);
     }
     for (name, kind) in &metadata {
-        let cell = |hit: &Hit, result: &PairResult| -> Value {
-            result
-                .columns
-                .iter()
-                .position(|c| &c.name == name)
-                .map_or(Value::Null, |i| hit.metadata[i].clone())
-        };
-        let column: ArrayRef = match kind {
-            ColumnKind::Integer => {
-                let mut b = Int64Builder::new();
-                for r in &rows {
-                    b.append_option(match cell(r.2, r.3) {
-                        Value::Integer(i) => Some(i),
-                        _ => None,
-                    });
-                }
-                Arc::new(b.finish())
-            }
-            ColumnKind::Float => {
-                let mut b = Float64Builder::new();
-                for r in &rows {
-                    b.append_option(match cell(r.2, r.3) {
-                        Value::Float(f) => Some(f),
-                        Value::Integer(i) => Some(i as f64),
-                        _ => None,
-                    });
-                }
-                Arc::new(b.finish())
-            }
-            ColumnKind::Boolean => {
-                let mut b = BooleanBuilder::new();
-                for r in &rows {
-                    b.append_option(match cell(r.2, r.3) {
-                        Value::Boolean(v) => Some(v),
-                        _ => None,
-                    });
-                }
-                Arc::new(b.finish())
-            }
-            ColumnKind::Text => {
-                let mut b = StringBuilder::new();
-                for r in &rows {
-                    b.append_option(match cell(r.2, r.3) {
-                        Value::Null => None,
-                        Value::Text(t) => Some(t),
-                        Value::Integer(i) => Some(i.to_string()),
-                        Value::Float(f) => Some(f.to_string()),
-                        Value::Boolean(v) => Some(v.to_string()),
-                    });
-                }
-                Arc::new(b.finish())
-            }
-        };
         fields.push(Field::new(name, crate::metadb::data_type(*kind), true));
-        columns.push(column);
+        columns.push(metadata_column(&rows, name, *kind));
     }
+    let (kmers, bases) = vector_columns(&rows);
+    fields.push(Field::new("kmers", kmers.data_type().clone(), false));
+    fields.push(Field::new("bases", bases.data_type().clone(), false));
+    columns.push(kmers);
+    columns.push(bases);
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(out, &schema)?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    writer.into_inner()?.flush()?;
+    Ok(())
+}
+
+/// The metadata columns of `results`, each once, in order of appearance: text where two
+/// results disagree on a column's type.
+fn metadata_union<'a>(results: impl Iterator<Item = &'a PairResult>) -> Vec<(String, ColumnKind)> {
+    let mut union: Vec<(String, ColumnKind)> = Vec::new();
+    for column in results.flat_map(|r| &r.columns) {
+        match union.iter_mut().find(|(n, _)| *n == column.name) {
+            Some((_, kind)) if *kind != column.kind => *kind = ColumnKind::Text,
+            Some(_) => {}
+            None => union.push((column.name.clone(), column.kind)),
+        }
+    }
+    union
+}
+
+/// Metadata column `name` of every row, as `kind` (null where a row's result lacks it).
+fn metadata_column(rows: &[Row], name: &str, kind: ColumnKind) -> ArrayRef {
+    let cell = |hit: &Hit, result: &PairResult| -> Value {
+        result
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .map_or(Value::Null, |i| hit.metadata[i].clone())
+    };
+    match kind {
+        ColumnKind::Integer => {
+            let mut b = Int64Builder::new();
+            for r in rows {
+                b.append_option(match cell(r.2, r.3) {
+                    Value::Integer(i) => Some(i),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        ColumnKind::Float => {
+            let mut b = Float64Builder::new();
+            for r in rows {
+                b.append_option(match cell(r.2, r.3) {
+                    Value::Float(f) => Some(f),
+                    Value::Integer(i) => Some(i as f64),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        ColumnKind::Boolean => {
+            let mut b = BooleanBuilder::new();
+            for r in rows {
+                b.append_option(match cell(r.2, r.3) {
+                    Value::Boolean(v) => Some(v),
+                    _ => None,
+                });
+            }
+            Arc::new(b.finish())
+        }
+        ColumnKind::Text => {
+            let mut b = StringBuilder::new();
+            for r in rows {
+                b.append_option(match cell(r.2, r.3) {
+                    Value::Null => None,
+                    Value::Text(t) => Some(t),
+                    Value::Integer(i) => Some(i.to_string()),
+                    Value::Float(f) => Some(f.to_string()),
+                    Value::Boolean(v) => Some(v.to_string()),
+                });
+            }
+            Arc::new(b.finish())
+        }
+    }
+}
+
+/// The `kmers` and `bases` vectors of every row.
+fn vector_columns(rows: &[Row]) -> (ArrayRef, ArrayRef) {
     let mut kmers = ListBuilder::new(UInt32Builder::new());
     let mut bases = ListBuilder::new(Float64Builder::new());
-    for (_, _, hit, result) in &rows {
+    for (_, _, hit, result) in rows {
         let values = hit.kmers.values();
         let answer = result.indexes.iter().find(|i| i.name == hit.index);
         let per_base =
@@ -383,19 +408,7 @@ pub fn arrow_stream(session: &Session, out: impl Write) -> Result<(), ExportErro
             .append_slice(per_base.as_deref().unwrap_or_default());
         bases.append(true);
     }
-    let kmers = kmers.finish();
-    let bases = bases.finish();
-    fields.push(Field::new("kmers", kmers.data_type().clone(), false));
-    fields.push(Field::new("bases", bases.data_type().clone(), false));
-    columns.push(Arc::new(kmers));
-    columns.push(Arc::new(bases));
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
-    let mut writer = arrow_ipc::writer::StreamWriter::try_new(out, &schema)?;
-    writer.write(&batch)?;
-    writer.finish()?;
-    writer.into_inner()?.flush()?;
-    Ok(())
+    (Arc::new(kmers.finish()), Arc::new(bases.finish()))
 }
 
 #[cfg(test)]
