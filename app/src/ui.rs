@@ -60,7 +60,7 @@ fn App() -> impl IntoView {
         drawer_open.set(false);
         api::follow(id, move |update| match update {
             Ok(s) => shown.set(Some(Shown::Server(s))),
-            Err(e) => error.set(Some(e)),
+            Err(e) => error.set(Some(e.to_string())),
         });
     };
     let open_file = move |session: Session| {
@@ -105,7 +105,7 @@ fn App() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>

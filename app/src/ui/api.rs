@@ -9,21 +9,38 @@ use crate::model::options::OptionValues;
 use crate::model::plugins::TabContent;
 use crate::model::session::{Hit, Session};
 
+/// Why the API did not give what the app asked for (shown to the user as it reads).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiFailure {
+    #[error("the server cannot be reached: {0}")]
+    Unreachable(String),
+    /// The API's error body: what is wrong with the request.
+    #[error("{0}")]
+    Refused(String),
+    #[error("the server answered {0}")]
+    Status(u16),
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 async fn read<T: serde::de::DeserializeOwned>(
     response: Result<gloo_net::http::Response, gloo_net::Error>,
-) -> Result<T, String> {
-    let response = response.map_err(|e| format!("the server cannot be reached: {e}"))?;
+) -> Result<T, ApiFailure> {
+    let response = response.map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
     if response.ok() {
-        response.json().await.map_err(|e| e.to_string())
+        response
+            .json()
+            .await
+            .map_err(|e| ApiFailure::Unreadable(e.to_string()))
     } else {
         match response.json::<ErrorBody>().await {
-            Ok(body) => Err(body.error),
-            Err(_) => Err(format!("the server answered {}", response.status())),
+            Ok(body) => Err(ApiFailure::Refused(body.error)),
+            Err(_) => Err(ApiFailure::Status(response.status())),
         }
     }
 }
 
-pub async fn info() -> Result<Info, String> {
+pub async fn info() -> Result<Info, ApiFailure> {
     read(Request::get("/api/info").send().await).await
 }
 
@@ -31,7 +48,7 @@ pub async fn info() -> Result<Info, String> {
 pub async fn submit(
     fastx: String,
     databases: Vec<(String, OptionValues)>,
-) -> Result<String, String> {
+) -> Result<String, ApiFailure> {
     let body = QueryRequest {
         fastx,
         databases: databases
@@ -41,13 +58,13 @@ pub async fn submit(
     };
     let request = Request::post("/api/query")
         .json(&body)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ApiFailure::Unreadable(e.to_string()))?;
     let submitted: Submitted = read(request.send().await).await?;
     Ok(submitted.session)
 }
 
 /// The whole metadata table of `database`, read page by page.
-pub async fn metadata(database: &str) -> Result<MetadataPage, String> {
+pub async fn metadata(database: &str) -> Result<MetadataPage, ApiFailure> {
     const PAGE: usize = 10_000;
     let mut all: Option<MetadataPage> = None;
     loop {
@@ -65,7 +82,7 @@ pub async fn metadata(database: &str) -> Result<MetadataPage, String> {
     }
 }
 
-pub async fn session(id: &str) -> Result<Session, String> {
+pub async fn session(id: &str) -> Result<Session, ApiFailure> {
     read(Request::get(&format!("/api/sessions/{id}")).send().await).await
 }
 
@@ -76,7 +93,7 @@ pub async fn hit(
     database: &str,
     index: &str,
     sample: &str,
-) -> Result<Hit, String> {
+) -> Result<Hit, ApiFailure> {
     let request = Request::get(&format!("/api/sessions/{id}/hit")).query([
         ("query", query),
         ("database", database),
@@ -92,7 +109,7 @@ pub async fn tab(id: &str, plugin: &str, query: &str, database: &str) -> TabCont
     let request = Request::get(&url).query([("query", query), ("database", database)]);
     read(request.send().await)
         .await
-        .unwrap_or_else(TabContent::Error)
+        .unwrap_or_else(|e| TabContent::Error(e.to_string()))
 }
 
 pub fn cancel(id: String) {
@@ -103,7 +120,7 @@ pub fn cancel(id: String) {
 
 /// Calls `update` with session `id` now, on every progress event while its job runs, and once
 /// more when it ends.
-pub fn follow(id: String, update: impl Fn(Result<Session, String>) + Clone + 'static) {
+pub fn follow(id: String, update: impl Fn(Result<Session, ApiFailure>) + Clone + 'static) {
     let fetch = {
         let (id, update) = (id.clone(), update.clone());
         move || {

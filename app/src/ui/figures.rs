@@ -12,7 +12,10 @@ use wasm_bindgen::closure::Closure;
 use super::browser;
 use crate::api::Presets;
 use crate::model::session::Geodata;
-use crate::view::figure::{self, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES};
+use crate::view::figure::{
+    self, FigureError, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES,
+};
+use crate::view::filter::FilterError;
 use crate::view::table::Table;
 
 type Selection = RwSignal<Option<Arc<HashSet<usize>>>>;
@@ -20,7 +23,7 @@ type Selection = RwSignal<Option<Arc<HashSet<usize>>>>;
 #[component]
 pub fn PlotTab(
     table: Arc<Table>,
-    #[prop(into)] rows: Signal<Result<Vec<usize>, String>>,
+    #[prop(into)] rows: Signal<Result<Vec<usize>, FilterError>>,
     selection: Selection,
     presets: Option<Presets>,
     name: String,
@@ -99,7 +102,7 @@ pub fn PlotTab(
 #[component]
 pub fn MapTab(
     table: Arc<Table>,
-    #[prop(into)] rows: Signal<Result<Vec<usize>, String>>,
+    #[prop(into)] rows: Signal<Result<Vec<usize>, FilterError>>,
     selection: Selection,
     geodata: Option<Geodata>,
     presets: Option<Presets>,
@@ -164,7 +167,7 @@ pub fn MapTab(
 /// `selection`.
 #[component]
 fn FigureView(
-    figure: Signal<Result<String, String>>,
+    figure: Signal<Result<String, FigureError>>,
     selection: Selection,
     name: String,
 ) -> impl IntoView {
@@ -190,7 +193,7 @@ fn FigureView(
             }
             Err(e) => {
                 browser::purge(&element);
-                error.set(Some(e));
+                error.set(Some(e.to_string()));
             }
         }
     });

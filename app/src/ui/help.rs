@@ -2,12 +2,13 @@
 
 use leptos::prelude::*;
 
+use super::api::ApiFailure;
 use crate::api::Info;
 
 /// kmviz's help, then the instance plugins' (sanitised by the server).
 #[component]
 pub fn HelpTab() -> impl IntoView {
-    let info = use_context::<LocalResource<Result<Info, String>>>();
+    let info = use_context::<LocalResource<Result<Info, ApiFailure>>>();
     let plugins = move || {
         let help = info?.get()?.ok()?.branding?.help;
         (!help.is_empty()).then(|| view! { <div class="plugin-help" inner_html=help></div> })

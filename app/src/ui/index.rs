@@ -70,7 +70,7 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
                         });
                         view! { <TableView table=table state=state filtered=filtered name=file_name.clone() links=links.clone() /> }.into_any()
                     }
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
         </section>

@@ -315,7 +315,7 @@ fn PairView(
                     <SequenceView hit=hit query=query_seq.clone() abundance=abundance kmer_size=kmer_size />
                 }
                 .into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             })
             .into_any()
         }

@@ -121,7 +121,7 @@ pub fn Sidebar(
         leptos::task::spawn_local(async move {
             match api::submit(text, selection).await {
                 Ok(id) => on_session(id),
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
             busy.set(false);
         });
@@ -146,7 +146,7 @@ pub fn Sidebar(
                             .collect(),
                     );
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
@@ -166,7 +166,7 @@ pub fn Sidebar(
                     error.set(None);
                     on_file(session);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         });
     };

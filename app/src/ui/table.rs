@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use super::browser;
 use crate::model::session::{ColumnKind, Value};
-use crate::view::filter::Filter;
+use crate::view::filter::{Filter, FilterError};
 use crate::view::table::{ColumnFilter, Table, show};
 
 /// Pixels per row: rows have one fixed height so that the rows in view follow from the scroll.
@@ -44,12 +44,12 @@ impl TableState {
 
     /// The rows that pass the filters (not the selection), in table order; or why the
     /// `WHERE` filter was refused.
-    pub fn filtered(&self, table: &Table) -> Result<Vec<usize>, String> {
+    pub fn filtered(&self, table: &Table) -> Result<Vec<usize>, FilterError> {
         let text = self.filter_text.get();
         let filter = if text.trim().is_empty() {
             None
         } else {
-            Some(Filter::parse(&text, &table.columns).map_err(|e| e.to_string())?)
+            Some(Filter::parse(&text, &table.columns)?)
         };
         let complete_only = self.complete_only.get();
         let columns = self.columns.get();
@@ -70,7 +70,7 @@ impl TableState {
 pub fn TableView(
     table: Arc<Table>,
     state: TableState,
-    #[prop(into)] filtered: Signal<Result<Vec<usize>, String>>,
+    #[prop(into)] filtered: Signal<Result<Vec<usize>, FilterError>>,
     name: String,
     #[prop(optional)] links: BTreeMap<String, String>,
     #[prop(optional)] on_open: Option<Callback<usize>>,
@@ -135,7 +135,7 @@ pub fn TableView(
             </label>
             <button class="export" data-format="tsv" on:click=move |_| export('\t')>"TSV"</button>
             <button class="export" data-format="csv" on:click=move |_| export_csv(',')>"CSV"</button>
-            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e}</p> })}
+            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e.to_string()}</p> })}
         </div>
         <p class="count">
             {move || format!("{} of {total} samples", shown.with(Vec::len))}

@@ -26,6 +26,30 @@ use cartesian::{Cartesian, Facets};
 use dimensions::{parallel, scatter_matrix};
 pub use map::{map, with_coordinates};
 
+/// Why a figure cannot be drawn, said to the user ("choose a column for X").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FigureError(pub String);
+
+impl From<String> for FigureError {
+    fn from(message: String) -> FigureError {
+        FigureError(message)
+    }
+}
+
+impl From<super::filter::FilterError> for FigureError {
+    /// Rows to draw that a filter could not select.
+    fn from(e: super::filter::FilterError) -> FigureError {
+        FigureError(e.to_string())
+    }
+}
+
+impl From<&str> for FigureError {
+    fn from(message: &str) -> FigureError {
+        FigureError(message.to_owned())
+    }
+}
+
 /// Above this many points, scatters are drawn with WebGL.
 pub const WEBGL_FROM: usize = 1000;
 /// Most distinct values a facet column may have.
@@ -230,7 +254,7 @@ impl Presets {
         self.defaults.as_ref()?.get(what).map(String::as_str)
     }
 
-    pub fn plot(&self, name: &str) -> Result<PlotSpec, String> {
+    pub fn plot(&self, name: &str) -> Result<PlotSpec, FigureError> {
         let preset = self
             .plot
             .get(name)
@@ -276,7 +300,7 @@ impl Presets {
         })
     }
 
-    pub fn map(&self, name: &str) -> Result<MapSpec, String> {
+    pub fn map(&self, name: &str) -> Result<MapSpec, FigureError> {
         let preset = self
             .map
             .get(name)
@@ -309,11 +333,15 @@ fn look_of(preset: &Json) -> Look {
 }
 
 /// The figure for `rows` of `table` (positions in `table.rows`).
-pub fn plot(table: &Table, rows: &[usize], spec: &PlotSpec) -> Result<Json, String> {
-    let find = |name: &Option<String>| -> Result<Option<usize>, String> {
+pub fn plot(table: &Table, rows: &[usize], spec: &PlotSpec) -> Result<Json, FigureError> {
+    let find = |name: &Option<String>| -> Result<Option<usize>, FigureError> {
         name.as_deref()
             .filter(|n| !n.is_empty())
-            .map(|n| table.column(n).ok_or(format!("there is no column '{n}'")))
+            .map(|n| {
+                table
+                    .column(n)
+                    .ok_or(format!("there is no column '{n}'").into())
+            })
             .transpose()
     };
     let (x, y) = (find(&spec.x)?, find(&spec.y)?);
@@ -331,10 +359,9 @@ pub fn plot(table: &Table, rows: &[usize], spec: &PlotSpec) -> Result<Json, Stri
             let needs_y = !matches!(kind, PlotKind::Histogram);
             let x = x.ok_or("choose a column for X")?;
             if needs_y && y.is_none() && !matches!(kind, PlotKind::Box | PlotKind::Violin) {
-                return Err(format!(
-                    "choose a column for Y ({} plots need both)",
-                    kind.name()
-                ));
+                return Err(
+                    format!("choose a column for Y ({} plots need both)", kind.name()).into(),
+                );
             }
             let facets = Facets::of(table, rows, facet_row, facet_col)?;
             let marginals = spec.marginal_x.is_some() || spec.marginal_y.is_some();
@@ -729,7 +756,7 @@ mod tests {
         assert_eq!(figure["layout"]["annotations"][1]["text"], "Biome=Trades");
         s.marginal_x = Some(Marginal::Histogram);
         assert_eq!(
-            plot(&t, &ALL_ROWS, &s).unwrap_err(),
+            plot(&t, &ALL_ROWS, &s).unwrap_err().0,
             "marginals cannot be combined with facets"
         );
     }
@@ -792,18 +819,18 @@ mod tests {
         let mut s = spec(PlotKind::Scatter);
         s.y = Some("Tmp".into());
         assert_eq!(
-            plot(&t, &ALL_ROWS, &s).unwrap_err(),
+            plot(&t, &ALL_ROWS, &s).unwrap_err().0,
             "there is no column 'Tmp'"
         );
         s.y = None;
         assert_eq!(
-            plot(&t, &ALL_ROWS, &s).unwrap_err(),
+            plot(&t, &ALL_ROWS, &s).unwrap_err().0,
             "choose a column for Y (Scatter plots need both)"
         );
         s.x = None;
         s.kind = PlotKind::Histogram;
         assert_eq!(
-            plot(&t, &ALL_ROWS, &s).unwrap_err(),
+            plot(&t, &ALL_ROWS, &s).unwrap_err().0,
             "choose a column for X"
         );
         s.x = Some("Biome".into());
@@ -811,7 +838,7 @@ mod tests {
         s.kind = PlotKind::Scatter;
         s.trendline = true;
         assert_eq!(
-            plot(&t, &ALL_ROWS, &s).unwrap_err(),
+            plot(&t, &ALL_ROWS, &s).unwrap_err().0,
             "a trendline needs numeric X and Y"
         );
     }
@@ -877,9 +904,9 @@ mod tests {
             (Some("CovXK"), "ggplot2", "TEST")
         );
         assert_eq!(
-            presets.plot("odd").unwrap_err(),
+            presets.plot("odd").unwrap_err().0,
             "plot preset 'odd': unknown type 'Pie'"
         );
-        assert_eq!(presets.plot("nope").unwrap_err(), "no plot preset 'nope'");
+        assert_eq!(presets.plot("nope").unwrap_err().0, "no plot preset 'nope'");
     }
 }

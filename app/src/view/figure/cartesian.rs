@@ -38,8 +38,8 @@ impl Facets {
         rows: &[usize],
         row: Option<usize>,
         col: Option<usize>,
-    ) -> Result<Facets, String> {
-        let split = |column: Option<usize>| -> Result<Option<(usize, Vec<String>)>, String> {
+    ) -> Result<Facets, FigureError> {
+        let split = |column: Option<usize>| -> Result<Option<(usize, Vec<String>)>, FigureError> {
             let Some(column) = column else {
                 return Ok(None);
             };
@@ -49,7 +49,8 @@ impl Facets {
                     "'{}' has {} values, more than the {MAX_FACETS} facets drawn",
                     table.columns[column].0,
                     names.len()
-                ));
+                )
+                .into());
             }
             Ok(Some((column, names)))
         };
@@ -146,7 +147,7 @@ impl Cartesian<'_> {
         rows: &[usize],
         facets: &Facets,
         layout: &mut Json,
-    ) -> Result<Vec<Json>, String> {
+    ) -> Result<Vec<Json>, FigureError> {
         let (table, spec) = (self.table, self.spec);
         let kind = spec.kind;
         let mut data = Vec::new();
@@ -273,7 +274,7 @@ impl Cartesian<'_> {
         group: &Group,
         xa: &str,
         ya: &str,
-    ) -> Result<Option<Json>, String> {
+    ) -> Result<Option<Json>, FigureError> {
         let table = self.table;
         let y = self.y.ok_or("a trendline needs Y")?;
         let numeric = |c: usize| !categorical(table, c);

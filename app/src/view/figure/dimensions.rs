@@ -6,7 +6,7 @@ use super::*;
 
 /// The dimensions drawn: the chosen ones, or every numeric (`text`: text) column but the
 /// bookkeeping ones (`ID`, `has_metadata`).
-fn dimensions(table: &Table, spec: &PlotSpec, text: bool) -> Result<Vec<usize>, String> {
+fn dimensions(table: &Table, spec: &PlotSpec, text: bool) -> Result<Vec<usize>, FigureError> {
     if spec.dimensions.is_empty() {
         let chosen: Vec<usize> = (0..table.columns.len())
             .filter(|&c| c != ID && c != HAS_METADATA && categorical(table, c) == text)
@@ -15,13 +15,18 @@ fn dimensions(table: &Table, spec: &PlotSpec, text: bool) -> Result<Vec<usize>, 
             return Err(format!(
                 "no {} column to draw",
                 if text { "text" } else { "numeric" }
-            ));
+            )
+            .into());
         }
         return Ok(chosen);
     }
     spec.dimensions
         .iter()
-        .map(|n| table.column(n).ok_or(format!("there is no column '{n}'")))
+        .map(|n| {
+            table
+                .column(n)
+                .ok_or(format!("there is no column '{n}'").into())
+        })
         .collect()
 }
 
@@ -31,7 +36,7 @@ pub(super) fn parallel(
     spec: &PlotSpec,
     color: Option<usize>,
     text: bool,
-) -> Result<Json, String> {
+) -> Result<Json, FigureError> {
     let dims: Vec<Json> = dimensions(table, spec, text)?
         .into_iter()
         .map(|c| {
@@ -84,7 +89,7 @@ pub(super) fn scatter_matrix(
     spec: &PlotSpec,
     color: Option<usize>,
     symbol: Option<usize>,
-) -> Result<Vec<Json>, String> {
+) -> Result<Vec<Json>, FigureError> {
     let dims = dimensions(table, spec, false)?;
     let mut layout_unused = json!({});
     Ok(groups(table, rows, color, symbol)

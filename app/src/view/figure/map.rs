@@ -11,7 +11,7 @@ pub fn map(
     latitude: &str,
     longitude: &str,
     spec: &MapSpec,
-) -> Result<Json, String> {
+) -> Result<Json, FigureError> {
     let column = |name: &str| {
         table
             .column(name)
