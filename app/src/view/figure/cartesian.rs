@@ -180,35 +180,7 @@ impl Cartesian<'_> {
                 if let Some(y) = self.y {
                     trace["y"] = json!(values(table, &cell_group.rows, y));
                 }
-                let (type_, extra) = match kind {
-                    PlotKind::Scatter => (
-                        if webgl { "scattergl" } else { "scatter" },
-                        json!({"mode": "markers"}),
-                    ),
-                    PlotKind::Line => ("scatter", json!({"mode": "lines"})),
-                    PlotKind::Area => (
-                        "scatter",
-                        json!({"mode": "lines", "stackgroup": format!("s{cell}")}),
-                    ),
-                    PlotKind::Bar => ("bar", json!({})),
-                    PlotKind::Histogram => (
-                        "histogram",
-                        json!({"nbinsx": spec.nbins, "histfunc": if self.y.is_some() { "sum" } else { "count" }}),
-                    ),
-                    PlotKind::Box => ("box", json!({"boxpoints": "outliers"})),
-                    PlotKind::Violin => (
-                        "violin",
-                        json!({"box": {"visible": true}, "meanline": {"visible": true}}),
-                    ),
-                    PlotKind::DensityHeatmap => (
-                        "histogram2d",
-                        json!({"nbinsx": spec.nbins, "nbinsy": spec.nbins, "coloraxis": "coloraxis"}),
-                    ),
-                    _ => (
-                        "histogram2dcontour",
-                        json!({"nbinsx": spec.nbins, "nbinsy": spec.nbins, "contours": {"coloring": if group.name.is_empty() { "fill" } else { "lines" }}}),
-                    ),
-                };
+                let (type_, extra) = self.trace_type(cell, webgl, group.name.is_empty());
                 trace["type"] = json!(type_);
                 for (k, v) in extra.as_object().into_iter().flatten() {
                     if !v.is_null() {
@@ -252,21 +224,60 @@ impl Cartesian<'_> {
                 data.push(self.marginal(&group, m, false));
             }
         }
-        match kind {
+        self.arrange(layout);
+        Ok(data)
+    }
+
+    /// Plotly's trace type for this plot kind and its settings; `cell` names an area plot's
+    /// stack, `ungrouped` fills a contour that no colour tells apart.
+    fn trace_type(&self, cell: usize, webgl: bool, ungrouped: bool) -> (&'static str, Json) {
+        match self.spec.kind {
+            PlotKind::Scatter => (
+                if webgl { "scattergl" } else { "scatter" },
+                json!({"mode": "markers"}),
+            ),
+            PlotKind::Line => ("scatter", json!({"mode": "lines"})),
+            PlotKind::Area => (
+                "scatter",
+                json!({"mode": "lines", "stackgroup": format!("s{cell}")}),
+            ),
+            PlotKind::Bar => ("bar", json!({})),
+            PlotKind::Histogram => (
+                "histogram",
+                json!({"nbinsx": self.spec.nbins, "histfunc": if self.y.is_some() { "sum" } else { "count" }}),
+            ),
+            PlotKind::Box => ("box", json!({"boxpoints": "outliers"})),
+            PlotKind::Violin => (
+                "violin",
+                json!({"box": {"visible": true}, "meanline": {"visible": true}}),
+            ),
+            PlotKind::DensityHeatmap => (
+                "histogram2d",
+                json!({"nbinsx": self.spec.nbins, "nbinsy": self.spec.nbins, "coloraxis": "coloraxis"}),
+            ),
+            _ => (
+                "histogram2dcontour",
+                json!({"nbinsx": self.spec.nbins, "nbinsy": self.spec.nbins, "contours": {"coloring": if ungrouped { "fill" } else { "lines" }}}),
+            ),
+        }
+    }
+
+    /// The layout's bar, box and violin modes and the room for marginals.
+    fn arrange(&self, layout: &mut Json) {
+        match self.spec.kind {
             PlotKind::Bar | PlotKind::Histogram => layout["barmode"] = json!("relative"),
             PlotKind::Box => layout["boxmode"] = json!("group"),
             PlotKind::Violin => layout["violinmode"] = json!("group"),
             _ => {}
         }
-        if spec.marginal_x.is_some() {
+        if self.spec.marginal_x.is_some() {
             layout["yaxis"]["domain"] = json!([0.0, 0.78]);
             layout["yaxis2"] = json!({"domain": [0.8, 1.0], "showticklabels": false});
         }
-        if spec.marginal_y.is_some() {
+        if self.spec.marginal_y.is_some() {
             layout["xaxis"]["domain"] = json!([0.0, 0.78]);
             layout["xaxis2"] = json!({"domain": [0.8, 1.0], "showticklabels": false});
         }
-        Ok(data)
     }
 
     pub(super) fn trendline(
