@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::api;
 use super::browser;
 use super::options::OptionsPanel;
-use crate::api::Info;
+use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValues;
 use crate::model::query::parse_queries;
 use crate::model::session::Session;
@@ -82,7 +82,6 @@ pub fn Sidebar(
     let chosen: RwSignal<Vec<String>> = RwSignal::new(remembered.databases);
     let fastx = RwSignal::new(String::new());
     let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(remembered.options);
-    let session_id = RwSignal::new(String::new());
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
     let limits = info.input;
@@ -151,6 +150,82 @@ pub fn Sidebar(
         });
     };
 
+    view! {
+        <aside class="sidebar">
+            <h1>"kmviz"</h1>
+            <DatabasePicker databases=databases.clone() chosen=chosen />
+            <label class="input">
+                "Queries (FASTA, FASTQ or a sequence)"
+                <textarea
+                    rows="8"
+                    prop:value=move || fastx.get()
+                    on:input=move |ev| fastx.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <label class="upload">"or a file " <input type="file" on:change=upload /></label>
+            {move || {
+                chosen
+                    .get()
+                    .into_iter()
+                    .filter_map(|name| databases.iter().find(|d| d.name == name).cloned())
+                    .map(|db| view! { <OptionsPanel database=db values=values /> })
+                    .collect_view()
+            }}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button class="submit" on:click=submit disabled=move || busy.get()>"Submit"</button>
+            <OpenSession on_session=open_by_id on_file=on_file error=error />
+        </aside>
+    }
+}
+
+/// The databases to query, as checkboxes.
+#[component]
+fn DatabasePicker(databases: Vec<DatabaseInfo>, chosen: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <fieldset class="databases">
+            <legend>"Databases"</legend>
+            {databases
+                .iter()
+                .map(|db| {
+                    let name = db.name.clone();
+                    let checked = {
+                        let name = name.clone();
+                        move || chosen.get().contains(&name)
+                    };
+                    let toggle = {
+                        let name = name.clone();
+                        move |_| {
+                            chosen.update(|c| {
+                                if let Some(i) = c.iter().position(|n| *n == name) {
+                                    c.remove(i);
+                                } else {
+                                    c.push(name.clone());
+                                }
+                            })
+                        }
+                    };
+                    view! {
+                        <label class="database">
+                            <input type="checkbox" value=name.clone() prop:checked=checked on:change=toggle />
+                            {format!("{} ({})", db.name, db.provider)}
+                            {db.error.clone().map(|e| view! { <span class="warning" title=e>" ⚠"</span> })}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}
+
+/// Opening a stored session, by id or from a downloaded `session.json`; what goes wrong is set
+/// in `error`.
+#[component]
+fn OpenSession(
+    on_session: impl Fn(String) + Clone + Send + Sync + 'static,
+    on_file: impl Fn(Session) + Clone + Send + Sync + 'static,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let session_id = RwSignal::new(String::new());
     let open_file = move |ev: leptos::ev::Event| {
         let on_file = on_file.clone();
         leptos::task::spawn_local(async move {
@@ -171,82 +246,25 @@ pub fn Sidebar(
         });
     };
 
-    let open_id = {
-        let on_session = open_by_id;
-        move |_| {
-            let id = session_id.get().trim().to_owned();
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                error.set(Some(format!("'{id}' is not a session id")));
-            } else {
-                error.set(None);
-                on_session(id);
-            }
+    let open_id = move |_| {
+        let id = session_id.get().trim().to_owned();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            error.set(Some(format!("'{id}' is not a session id")));
+        } else {
+            error.set(None);
+            on_session(id);
         }
     };
 
     view! {
-        <aside class="sidebar">
-            <h1>"kmviz"</h1>
-            <fieldset class="databases">
-                <legend>"Databases"</legend>
-                {databases
-                    .iter()
-                    .map(|db| {
-                        let name = db.name.clone();
-                        let checked = {
-                            let name = name.clone();
-                            move || chosen.get().contains(&name)
-                        };
-                        let toggle = {
-                            let name = name.clone();
-                            move |_| {
-                                chosen.update(|c| {
-                                    if let Some(i) = c.iter().position(|n| *n == name) {
-                                        c.remove(i);
-                                    } else {
-                                        c.push(name.clone());
-                                    }
-                                })
-                            }
-                        };
-                        view! {
-                            <label class="database">
-                                <input type="checkbox" value=name.clone() prop:checked=checked on:change=toggle />
-                                {format!("{} ({})", db.name, db.provider)}
-                                {db.error.clone().map(|e| view! { <span class="warning" title=e>" ⚠"</span> })}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-            </fieldset>
-            <label class="input">
-                "Queries (FASTA, FASTQ or a sequence)"
-                <textarea
-                    rows="8"
-                    prop:value=move || fastx.get()
-                    on:input=move |ev| fastx.set(event_target_value(&ev))
-                ></textarea>
+        <fieldset class="open-session">
+            <legend>"Or open a session"</legend>
+            <label class="session-id">"by id "
+                <input type="text" prop:value=move || session_id.get()
+                    on:input=move |ev| session_id.set(event_target_value(&ev)) />
+                <button class="open-id" on:click=open_id>"Open"</button>
             </label>
-            <label class="upload">"or a file " <input type="file" on:change=upload /></label>
-            {move || {
-                chosen
-                    .get()
-                    .into_iter()
-                    .filter_map(|name| databases.iter().find(|d| d.name == name).cloned())
-                    .map(|db| view! { <OptionsPanel database=db values=values /> })
-                    .collect_view()
-            }}
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <button class="submit" on:click=submit disabled=move || busy.get()>"Submit"</button>
-            <fieldset class="open-session">
-                <legend>"Or open a session"</legend>
-                <label class="session-id">"by id "
-                    <input type="text" prop:value=move || session_id.get()
-                        on:input=move |ev| session_id.set(event_target_value(&ev)) />
-                    <button class="open-id" on:click=open_id>"Open"</button>
-                </label>
-                <label class="session-file">"from a session.json " <input type="file" accept=".json,application/json" on:change=open_file /></label>
-            </fieldset>
-        </aside>
+            <label class="session-file">"from a session.json " <input type="file" accept=".json,application/json" on:change=open_file /></label>
+        </fieldset>
     }
 }
