@@ -15,7 +15,7 @@ use super::table::{TableState, TableView};
 use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValue;
 use crate::model::plugins::{PluginTab, TabContent};
-use crate::model::session::{Pair, PairState, Session, Status};
+use crate::model::session::{Pair, PairResult, PairState, Session, Status};
 use crate::model::table::{ID, INDEX};
 use crate::view::table::{Table, show};
 
@@ -276,49 +276,9 @@ fn PairView(
     let not_shown =
         (result.not_shown > 0).then(|| format!(" ({} more not shown)", result.not_shown));
     let result = Arc::new(result);
-    let sequence = {
-        let (table, result, session) = (table.clone(), result.clone(), session.clone());
-        let (pair_query, pair_database) = (pair.query.clone(), pair.database.clone());
-        move || {
-            let Some(row) = sample.get() else {
-                return view! { <p class="hint">"Click a sample in the table to see it here."</p> }
-                    .into_any();
-            };
-            let (index, id) = (show(&table.rows[row][INDEX]), show(&table.rows[row][ID]));
-            let Some(hit) = result
-                .hits
-                .iter()
-                .find(|h| h.index == index && h.id == id)
-                .cloned()
-            else {
-                return ().into_any();
-            };
-            let Some(answer) = result.indexes.iter().find(|i| i.name == hit.index) else {
-                return ().into_any();
-            };
-            let (abundance, kmer_size) = (answer.abundance, answer.kmer_size);
-            let query_seq = query_seq.clone();
-            if !hit.kmers.is_empty() || uploaded {
-                return view! { <SequenceView hit=hit query=query_seq abundance=abundance kmer_size=kmer_size /> }
-                    .into_any();
-            }
-            // Sessions come without per-k-mer values: ask for this sample's.
-            let key = [pair_query.clone(), pair_database.clone(), hit.index, hit.id];
-            let session = session.clone();
-            let fetched = LocalResource::new(move || {
-                let (session, [query, database, index, id]) = (session.clone(), key.clone());
-                async move { api::hit(&session, &query, &database, &index, &id).await }
-            });
-            (move || match fetched.get() {
-                None => view! { <p class="hint">"Loading…"</p> }.into_any(),
-                Some(Ok(hit)) => view! {
-                    <SequenceView hit=hit query=query_seq.clone() abundance=abundance kmer_size=kmer_size />
-                }
-                .into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-            })
-            .into_any()
-        }
+    let sequence = view! {
+        <SequenceTab table=table.clone() result=result.clone() sample=sample query=pair.query.clone()
+            database=pair.database.clone() query_seq=query_seq session=session.clone() uploaded=uploaded />
     };
     let plugin_pages = plugin_tabs
         .into_iter()
@@ -368,6 +328,62 @@ fn PairView(
         <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
     }
     .into_any()
+}
+
+/// The Sequence tab: the sample opened from the table, its k-mers along the query (its
+/// per-k-mer values asked of the server unless the session carries them).
+#[component]
+fn SequenceTab(
+    table: Arc<Table>,
+    result: Arc<PairResult>,
+    /// The row of `table` opened.
+    sample: RwSignal<Option<usize>>,
+    query: String,
+    database: String,
+    query_seq: String,
+    session: String,
+    uploaded: bool,
+) -> impl IntoView {
+    move || {
+        let Some(row) = sample.get() else {
+            return view! { <p class="hint">"Click a sample in the table to see it here."</p> }
+                .into_any();
+        };
+        let (index, id) = (show(&table.rows[row][INDEX]), show(&table.rows[row][ID]));
+        let Some(hit) = result
+            .hits
+            .iter()
+            .find(|h| h.index == index && h.id == id)
+            .cloned()
+        else {
+            return ().into_any();
+        };
+        let Some(answer) = result.indexes.iter().find(|i| i.name == hit.index) else {
+            return ().into_any();
+        };
+        let (abundance, kmer_size) = (answer.abundance, answer.kmer_size);
+        let query_seq = query_seq.clone();
+        if !hit.kmers.is_empty() || uploaded {
+            return view! { <SequenceView hit=hit query=query_seq abundance=abundance kmer_size=kmer_size /> }
+                .into_any();
+        }
+        // Sessions come without per-k-mer values: ask for this sample's.
+        let key = [query.clone(), database.clone(), hit.index, hit.id];
+        let session = session.clone();
+        let fetched = LocalResource::new(move || {
+            let (session, [query, database, index, id]) = (session.clone(), key.clone());
+            async move { api::hit(&session, &query, &database, &index, &id).await }
+        });
+        (move || match fetched.get() {
+            None => view! { <p class="hint">"Loading…"</p> }.into_any(),
+            Some(Ok(hit)) => view! {
+                <SequenceView hit=hit query=query_seq.clone() abundance=abundance kmer_size=kmer_size />
+            }
+            .into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+        .into_any()
+    }
 }
 
 /// A plugin's tab for one result, asked of the server when first shown.
