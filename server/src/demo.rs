@@ -122,7 +122,8 @@ pub fn prepare(data_dir: &Path, seed: u64, threads: usize) -> Result<Demo, DemoE
 }
 
 /// Writes the survey's samples (`samples/<ID>.fa`), `metadata.tsv`, `queries.fa` and
-/// `species.fa` into `dir`; returns the samples to index.
+/// `species.fa` into `dir`; returns the samples to index. One function: the files are written
+/// from one stream of random numbers, in an order the seed's reproducibility depends on.
 pub fn generate(dir: &Path, seed: u64) -> std::io::Result<Vec<Sample>> {
     let mut rng = Rng(seed);
     let species: Vec<Species> = SPECIES

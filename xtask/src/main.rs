@@ -306,6 +306,8 @@ fn beside<T>(build: &[&str], work: impl FnOnce() -> Result<T, String>) -> Result
     }
 }
 
+/// Builds the web app into `site/`: the wasm, its bindings, the page, scripts and styles, gzipped.
+/// One step after another, as a build script reads.
 fn web() -> Result<(), String> {
     ensure_rust_target(WASM_TARGET)?;
     ensure_debian_packages(&[("npm", "/usr/bin/npm")])?;

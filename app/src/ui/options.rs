@@ -28,6 +28,8 @@ pub fn OptionsPanel(
     }
 }
 
+/// One option's widget. Long by design: one arm per option kind, so that the widgets read like
+/// the schema they render.
 #[component]
 fn Widget(
     database: String,
@@ -64,7 +66,11 @@ fn Widget(
     };
     let input = match spec.kind.clone() {
         OptionKind::Numeric { min, max, step, .. } | OptionKind::Range { min, max, step, .. } => {
-            let kind = if matches!(spec.kind, OptionKind::Range { .. }) { "range" } else { "number" };
+            let kind = if matches!(spec.kind, OptionKind::Range { .. }) {
+                "range"
+            } else {
+                "number"
+            };
             let set = set.clone();
             view! {
                 <input type=kind name=name.clone() min=min max=max step=step
@@ -91,33 +97,9 @@ fn Widget(
             }
             .into_any()
         }
-        OptionKind::MultiChoice { choices, .. } => choices
-            .into_iter()
-            .map(|c| {
-                let (set, current) = (set.clone(), current.clone());
-                let checked = {
-                    let (c, current) = (c.clone(), current.clone());
-                    move || matches!(current(), OptionValue::List(l) if l.contains(&c))
-                };
-                let toggle = {
-                    let c = c.clone();
-                    move |_| {
-                        let mut list = match current() {
-                            OptionValue::List(l) => l,
-                            _ => Vec::new(),
-                        };
-                        if let Some(i) = list.iter().position(|x| *x == c) {
-                            list.remove(i);
-                        } else {
-                            list.push(c.clone());
-                        }
-                        set(OptionValue::List(list))
-                    }
-                };
-                view! { <label class="choice"><input type="checkbox" value=c.clone() prop:checked=checked on:change=toggle />{c.clone()}</label> }
-            })
-            .collect_view()
-            .into_any(),
+        OptionKind::MultiChoice { choices, .. } => {
+            checkboxes(choices, current.clone(), set.clone()).into_any()
+        }
         OptionKind::Text { placeholder, .. } => {
             let (set, current) = (set.clone(), current.clone());
             view! {
@@ -143,4 +125,38 @@ fn Widget(
             {input}
         </div>
     }
+}
+
+/// One checkbox per choice of a multi-choice option; `current` reads its value, `set` sets it.
+fn checkboxes(
+    choices: Vec<String>,
+    current: impl Fn() -> OptionValue + Clone + Send + Sync + 'static,
+    set: impl Fn(OptionValue) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| {
+            let (set, current) = (set.clone(), current.clone());
+            let checked = {
+                let (c, current) = (c.clone(), current.clone());
+                move || matches!(current(), OptionValue::List(l) if l.contains(&c))
+            };
+            let toggle = {
+                let c = c.clone();
+                move |_| {
+                    let mut list = match current() {
+                        OptionValue::List(l) => l,
+                        _ => Vec::new(),
+                    };
+                    if let Some(i) = list.iter().position(|x| *x == c) {
+                        list.remove(i);
+                    } else {
+                        list.push(c.clone());
+                    }
+                    set(OptionValue::List(list))
+                }
+            };
+            view! { <label class="choice"><input type="checkbox" value=c.clone() prop:checked=checked on:change=toggle />{c.clone()}</label> }
+        })
+        .collect_view()
 }

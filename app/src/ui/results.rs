@@ -90,7 +90,8 @@ impl Choice {
     }
 }
 
-/// `uploaded`: the session comes from a `session.json` file, not from this server.
+/// `uploaded`: the session comes from a `session.json` file, not from this server. Long because
+/// it holds the page's state across pairs (the query and database picked, the tab shown).
 #[component]
 pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> impl IntoView {
     let progress = session.progress();
@@ -201,7 +202,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
 }
 
 /// One pair's tabs. Its filters, sort, selection and open sample live as long as the pair is
-/// shown.
+/// shown. Long because it owns that state, which its tabs (components of their own) share.
 #[component]
 fn PairView(
     pair: Pair,
@@ -219,16 +220,8 @@ fn PairView(
         .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
     // Tabs stay in the page while hidden, so that figures and scroll positions survive a
     // switch; the Index, Plot and Map tabs are made when first shown.
-    let seen = |t: Tab| {
-        let seen = RwSignal::new(false);
-        Effect::new(move |_| {
-            if tab.get() == t {
-                seen.set(true)
-            }
-        });
-        seen
-    };
-    let hidden = move |t: Tab| move || tab.get() != t;
+    let seen = |t: Tab| seen(tab, t);
+    let hidden = move |t: Tab| hidden(tab, t);
     let index_seen = seen(Tab::Index);
     let index_tab = {
         let database = database.clone();
@@ -280,24 +273,10 @@ fn PairView(
         <SequenceTab table=table.clone() result=result.clone() sample=sample query=pair.query.clone()
             database=pair.database.clone() query_seq=query_seq session=session.clone() uploaded=uploaded />
     };
-    let plugin_pages = plugin_tabs
-        .into_iter()
-        .enumerate()
-        .map(|(i, plugin_tab)| {
-            let t = Tab::Plugin(i);
-            let shown = seen(t);
-            let (session, query, database) =
-                (session.clone(), pair.query.clone(), pair.database.clone());
-            let page = format!("plugin-{}", plugin_tab.plugin);
-            view! {
-                <div class="tab-page plugin-tab" data-page=page hidden=hidden(t)>
-                    {move || shown.get().then(|| view! {
-                        <PluginTabView session=session.clone() plugin=plugin_tab.plugin.clone() query=query.clone() database=database.clone() />
-                    })}
-                </div>
-            }
-        })
-        .collect_view();
+    let plugin_pages = view! {
+        <PluginPages plugin_tabs=plugin_tabs tab=tab session=session.clone()
+            query=pair.query.clone() database=pair.database.clone() />
+    };
     let plot_seen = seen(Tab::Plot);
     let map_seen = seen(Tab::Map);
     let plot = {
@@ -328,6 +307,50 @@ fn PairView(
         <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
     }
     .into_any()
+}
+
+/// A flag set once `tab` first shows `t`: the heavier tabs are made then, and kept.
+fn seen(tab: RwSignal<Tab>, t: Tab) -> RwSignal<bool> {
+    let seen = RwSignal::new(false);
+    Effect::new(move |_| {
+        if tab.get() == t {
+            seen.set(true)
+        }
+    });
+    seen
+}
+
+/// Whether `tab` shows another tab than `t`.
+fn hidden(tab: RwSignal<Tab>, t: Tab) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    move || tab.get() != t
+}
+
+/// The plugins' tabs for one pair, each asked of the server when first shown.
+#[component]
+fn PluginPages(
+    plugin_tabs: Vec<PluginTab>,
+    tab: RwSignal<Tab>,
+    session: String,
+    query: String,
+    database: String,
+) -> impl IntoView {
+    plugin_tabs
+        .into_iter()
+        .enumerate()
+        .map(|(i, plugin_tab)| {
+            let t = Tab::Plugin(i);
+            let shown = seen(tab, t);
+            let (session, query, database) = (session.clone(), query.clone(), database.clone());
+            let page = format!("plugin-{}", plugin_tab.plugin);
+            view! {
+                <div class="tab-page plugin-tab" data-page=page hidden=hidden(tab, t)>
+                    {move || shown.get().then(|| view! {
+                        <PluginTabView session=session.clone() plugin=plugin_tab.plugin.clone() query=query.clone() database=database.clone() />
+                    })}
+                </div>
+            }
+        })
+        .collect_view()
 }
 
 /// The Sequence tab: the sample opened from the table, its k-mers along the query (its

@@ -72,6 +72,8 @@ async fn read_chosen_file(ev: leptos::ev::Event) -> Option<(String, Result<Vec<u
     Some((name, bytes))
 }
 
+/// The query form. Long because it owns the submission's state and checks; the database
+/// picker, the options and opening a session are components of their own.
 #[component]
 pub fn Sidebar(
     info: Info,

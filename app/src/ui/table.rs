@@ -65,7 +65,8 @@ impl TableState {
 }
 
 /// `on_open(row)` is called when a row is clicked; `name` names exported files; `links` maps
-/// column names to link templates for their cells.
+/// column names to link templates for their cells. Long because it owns the shown rows and the
+/// scrolled window of them (the head, the filter bar and each row are apart).
 #[component]
 pub fn TableView(
     table: Arc<Table>,
@@ -99,7 +100,7 @@ pub fn TableView(
         let len = shown.with(Vec::len);
         (start.min(len), (start + count).min(len))
     });
-    let export = {
+    let export = Callback::new({
         let table = table.clone();
         move |separator: char| {
             let (extension, mime) = match separator {
@@ -109,8 +110,7 @@ pub fn TableView(
             let text = table.delimited(&shown.get_untracked(), separator);
             browser::save(&format!("{name}.{extension}"), &text, mime);
         }
-    };
-    let export_csv = export.clone();
+    });
     let headers = table.columns.clone();
     let links: Arc<Vec<Option<String>>> = Arc::new(
         headers
@@ -120,23 +120,7 @@ pub fn TableView(
     );
     let body_table = table.clone();
     view! {
-        <div class="filters">
-            <input
-                class="where"
-                type="text"
-                placeholder="filter: Temp > 26 AND Biome = 'Trades'"
-                prop:value=move || state.filter_text.get()
-                on:change=move |ev| state.filter_text.set(event_target_value(&ev))
-            />
-            <label class="complete">
-                <input type="checkbox" prop:checked=move || state.complete_only.get()
-                    on:change=move |ev| state.complete_only.set(event_target_checked(&ev)) />
-                " hide rows with missing values"
-            </label>
-            <button class="export" data-format="tsv" on:click=move |_| export('\t')>"TSV"</button>
-            <button class="export" data-format="csv" on:click=move |_| export_csv(',')>"CSV"</button>
-            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e.to_string()}</p> })}
-        </div>
+        <FilterBar state=state filtered=filtered export=export />
         <p class="count">
             {move || format!("{} of {total} samples", shown.with(Vec::len))}
             {note}
@@ -156,30 +140,7 @@ pub fn TableView(
             }
         >
             <table class="hits">
-                <thead>
-                    <tr>
-                        {headers.iter().enumerate().map(|(i, (h, _))| {
-                            let arrow = move || match state.sort.get() {
-                                Some((c, false)) if c == i => " ▲",
-                                Some((c, true)) if c == i => " ▼",
-                                _ => "",
-                            };
-                            view! {
-                                <th data-column=h.clone() on:click=move |_| state.sort.update(|s| {
-                                    *s = match *s {
-                                        Some((c, false)) if c == i => Some((i, true)),
-                                        _ => Some((i, false)),
-                                    }
-                                })>{h.clone()}{arrow}</th>
-                            }
-                        }).collect_view()}
-                    </tr>
-                    <tr class="column-filters">
-                        {headers.iter().enumerate().map(|(i, (h, kind))| {
-                            view! { <th><ColumnFilterInput column=i name=h.clone() kind=*kind state=state /></th> }
-                        }).collect_view()}
-                    </tr>
-                </thead>
+                <TableHead headers=headers state=state />
                 <tbody>
                     {move || {
                         let (start, end) = window.get();
@@ -189,28 +150,101 @@ pub fn TableView(
                         let links = links.clone();
                         view! {
                             <tr class="spacer" style=format!("height:{}px", start as f64 * ROW_HEIGHT)></tr>
-                            {rows.into_iter().map(|r| {
-                                let cells = table.rows[r].iter().zip(links.iter()).map(|(v, link)| {
-                                    let text = show(v);
-                                    match link {
-                                        Some(template) if *v != Value::Null => {
-                                            let href = template.replace("{}", &encode_uri_component(&text));
-                                            view! { <td><a href=href target="_blank" rel="noopener noreferrer"
-                                                on:click=|ev| ev.stop_propagation()>{text}</a></td> }.into_any()
-                                        }
-                                        _ => view! { <td>{text}</td> }.into_any(),
-                                    }
-                                }).collect_view();
-                                view! {
-                                    <tr data-row=r on:click=move |_| if let Some(open) = on_open { open.run(r) }>{cells}</tr>
-                                }
-                            }).collect_view()}
+                            {rows.into_iter().map(|r| row(&table, r, &links, on_open)).collect_view()}
                             <tr class="spacer" style=format!("height:{}px", (len - end) as f64 * ROW_HEIGHT)></tr>
                         }
                     }}
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The table's WHERE filter (and its error), the missing-values switch, and the exports of the
+/// rows shown (`export` gets the separator).
+#[component]
+fn FilterBar(
+    state: TableState,
+    filtered: Signal<Result<Vec<usize>, FilterError>>,
+    export: Callback<char>,
+) -> impl IntoView {
+    view! {
+        <div class="filters">
+            <input
+                class="where"
+                type="text"
+                placeholder="filter: Temp > 26 AND Biome = 'Trades'"
+                prop:value=move || state.filter_text.get()
+                on:change=move |ev| state.filter_text.set(event_target_value(&ev))
+            />
+            <label class="complete">
+                <input type="checkbox" prop:checked=move || state.complete_only.get()
+                    on:change=move |ev| state.complete_only.set(event_target_checked(&ev)) />
+                " hide rows with missing values"
+            </label>
+            <button class="export" data-format="tsv" on:click=move |_| export.run('\t')>"TSV"</button>
+            <button class="export" data-format="csv" on:click=move |_| export.run(',')>"CSV"</button>
+            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e.to_string()}</p> })}
+        </div>
+    }
+}
+
+/// The column names (a click sorts by the column, again reverses) and the per-column filters.
+#[component]
+fn TableHead(headers: Vec<(String, ColumnKind)>, state: TableState) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                {headers.iter().enumerate().map(|(i, (h, _))| {
+                    let arrow = move || match state.sort.get() {
+                        Some((c, false)) if c == i => " ▲",
+                        Some((c, true)) if c == i => " ▼",
+                        _ => "",
+                    };
+                    view! {
+                        <th data-column=h.clone() on:click=move |_| state.sort.update(|s| {
+                            *s = match *s {
+                                Some((c, false)) if c == i => Some((i, true)),
+                                _ => Some((i, false)),
+                            }
+                        })>{h.clone()}{arrow}</th>
+                    }
+                }).collect_view()}
+            </tr>
+            <tr class="column-filters">
+                {headers.iter().enumerate().map(|(i, (h, kind))| {
+                    view! { <th><ColumnFilterInput column=i name=h.clone() kind=*kind state=state /></th> }
+                }).collect_view()}
+            </tr>
+        </thead>
+    }
+}
+
+/// Row `r` of `table`, its cells linked where the column has a link template; a click opens it.
+fn row(
+    table: &Table,
+    r: usize,
+    links: &[Option<String>],
+    on_open: Option<Callback<usize>>,
+) -> impl IntoView + use<> {
+    let cells = table.rows[r]
+        .iter()
+        .zip(links)
+        .map(|(v, link)| {
+            let text = show(v);
+            match link {
+                Some(template) if *v != Value::Null => {
+                    let href = template.replace("{}", &encode_uri_component(&text));
+                    view! { <td><a href=href target="_blank" rel="noopener noreferrer"
+                    on:click=|ev| ev.stop_propagation()>{text}</a></td> }
+                    .into_any()
+                }
+                _ => view! { <td>{text}</td> }.into_any(),
+            }
+        })
+        .collect_view();
+    view! {
+        <tr data-row=r on:click=move |_| if let Some(open) = on_open { open.run(r) }>{cells}</tr>
     }
 }
 

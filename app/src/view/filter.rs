@@ -60,6 +60,7 @@ enum Token {
     Symbol(&'static str),
 }
 
+/// The tokens of `text` with their byte offsets. One loop, one arm per kind of token.
 fn tokens(text: &str) -> Result<Vec<(usize, Token)>, FilterError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();

@@ -59,7 +59,8 @@ fn invalid(message: impl Into<String>) -> RequestError {
 }
 
 impl Request {
-    /// Parses and checks a request body.
+    /// Parses and checks a request body: kmindex-server's checks in its order, which is what
+    /// its clients see (so one function, read top to bottom).
     pub fn parse(body: &[u8]) -> Result<Request, RequestError> {
         let data: Value = serde_json::from_slice(body).map_err(|_| RequestError::Json)?;
         let has = |key: &str| data.get(key).is_some();

@@ -119,6 +119,7 @@ impl Config {
     }
 }
 
+/// Checks one database's sections in the file's order, each error with its place.
 fn database(
     name: &str,
     db: &DatabaseConfig,
