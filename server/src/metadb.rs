@@ -50,14 +50,9 @@ pub trait MetaDbConfig: Debug + Send + Sync + Any {
 /// Reads the MetaDB of `type = params.kind`: a built-in kind, or the plugin of that name among
 /// `plugins`; `None` when there is neither.
 pub fn read(params: &Params, plugins: &[String]) -> Option<Result<Arc<dyn MetaDbConfig>, Invalid>> {
-    if let Some(kind) = registry::find(KINDS, params.kind) {
-        return Some((kind.read)(params));
-    }
-    let plugin = plugins.iter().find(|p| *p == params.kind)?;
-    Some(Ok(Arc::new(crate::plugin::metadb::Configured {
-        plugin: plugin.clone(),
-        params: params.value.clone(),
-    })))
+    registry::read(KINDS, params, plugins, |plugin, params| {
+        Arc::new(crate::plugin::metadb::Configured { plugin, params })
+    })
 }
 
 /// The latitude and longitude columns, as the built-in kinds' `params` name them.

@@ -60,14 +60,9 @@ pub fn read(
     params: &Params,
     plugins: &[String],
 ) -> Option<Result<Arc<dyn ProviderConfig>, Invalid>> {
-    if let Some(kind) = registry::find(KINDS, params.kind) {
-        return Some((kind.read)(params));
-    }
-    let plugin = plugins.iter().find(|p| *p == params.kind)?;
-    Some(Ok(Arc::new(crate::plugin::provider::Configured {
-        plugin: plugin.clone(),
-        params: params.value.clone(),
-    })))
+    registry::read(KINDS, params, plugins, |plugin, params| {
+        Arc::new(crate::plugin::provider::Configured { plugin, params })
+    })
 }
 
 /// A source of answers to queries.

@@ -35,6 +35,30 @@ pub fn names<C: ?Sized>(kinds: &[Kind<C>]) -> impl Iterator<Item = &'static str>
     kinds.iter().flat_map(|kind| kind.names.iter().copied())
 }
 
+/// Reads what `type = params.kind` names: one of `kinds`, or the plugin of that name among
+/// `plugins` (configured by `plugin`, from its name and the params); `None` when neither.
+pub fn read<C: ?Sized>(
+    kinds: &[Kind<C>],
+    params: &Params,
+    plugins: &[String],
+    plugin: fn(String, Json) -> Arc<C>,
+) -> Option<Result<Arc<C>, Invalid>> {
+    if let Some(kind) = find(kinds, params.kind) {
+        return Some((kind.read)(params));
+    }
+    let name = plugins.iter().find(|p| *p == params.kind)?;
+    Some(Ok(plugin(name.clone(), params.value.clone())))
+}
+
+/// The type names a configuration may give: `kinds`', then `plugins`' (marked as plugins).
+pub fn known<C: ?Sized>(kinds: &[Kind<C>], plugins: &[String]) -> String {
+    names(kinds)
+        .map(str::to_owned)
+        .chain(plugins.iter().map(|p| format!("{p} (plugin)")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A database's `params` for one kind, where they are in the configuration.
 #[derive(Debug)]
 pub struct Params<'a> {

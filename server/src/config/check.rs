@@ -137,25 +137,19 @@ fn database(
     let at = format!("{place}.params");
     let provider =
         crate::provider::read(&params(&db.kind, &db.params, &at), plugins).ok_or_else(|| {
-            let known = registry::names(crate::provider::KINDS)
-                .map(str::to_owned)
-                .chain(plugins.iter().map(|p| format!("{p} (plugin)")));
             Invalid(format!(
                 "{place}.type: unknown provider type '{}'; known: {}",
                 db.kind,
-                known.collect::<Vec<_>>().join(", ")
+                registry::known(crate::provider::KINDS, plugins)
             ))
         })??;
     let at = format!("{place}.metadata.params");
     let metadata = params(&db.metadata.kind, &db.metadata.params, &at);
     let metadb = crate::metadb::read(&metadata, plugins).ok_or_else(|| {
-        let known = registry::names(crate::metadb::KINDS)
-            .map(str::to_owned)
-            .chain(plugins.iter().map(|p| format!("{p} (plugin)")));
         Invalid(format!(
             "{place}.metadata.type: unknown MetaDB type '{}'; known: {}",
             db.metadata.kind,
-            known.collect::<Vec<_>>().join(", ")
+            registry::known(crate::metadb::KINDS, plugins)
         ))
     })??;
     let defaults = db
