@@ -142,13 +142,12 @@ impl App {
     /// Opens everything `instance` names: plugins, databases, the session store (marking jobs
     /// a previous process left running as interrupted), the API and the web app.
     pub async fn open(instance: Instance) -> anyhow::Result<App> {
-        let this = instance;
-        let plugins = this.load_plugins()?;
-        let engine = Engine::open(this.databases, this.engine, &plugins).await?;
-        let store = SqliteStore::open(&this.data_dir).with_context(|| {
+        let plugins = instance.load_plugins()?;
+        let engine = Engine::open(instance.databases, instance.engine, &plugins).await?;
+        let store = SqliteStore::open(&instance.data_dir).with_context(|| {
             format!(
                 "cannot open the session store in {}",
-                this.data_dir.display()
+                instance.data_dir.display()
             )
         })?;
         let interrupted = store.interrupt_running().await?;
@@ -156,32 +155,32 @@ impl App {
             tracing::warn!("{interrupted} sessions were running when the server stopped");
         }
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
-        jobs.keep_for(Duration::from_secs(this.retention_days * 86_400));
+        jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();
         let state = AppState {
             jobs: Arc::clone(&jobs),
-            settings: Arc::new(this.settings),
+            settings: Arc::new(instance.settings),
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
         };
         let mut router = api::router(state.clone()).merge(Router::from(
-            api::ops::routes(this.server.metrics).with_state(state),
+            api::ops::routes(instance.server.metrics).with_state(state),
         ));
-        match crate::web::router(&this.site) {
+        match crate::web::router(&instance.site) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(
                 "no web app in {}: build it with `cargo xtask web` (the API is served)",
-                this.site.display()
+                instance.site.display()
             ),
         }
         router = router.route_layer(axum::middleware::from_fn(crate::metrics::remember_route));
-        if let Some(users) = this.users {
+        if let Some(users) = instance.users {
             router = api::require_basic_auth(router, users);
         }
         // Open to probes (a container's health check has no password); it tells nothing.
         Ok(App {
             router: router.merge(Router::from(api::ops::health_routes())),
             jobs,
-            grace: Duration::from_secs(this.server.shutdown_grace),
+            grace: Duration::from_secs(instance.server.shutdown_grace),
         })
     }
 
