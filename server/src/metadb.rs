@@ -133,22 +133,55 @@ pub fn data_type(kind: ColumnKind) -> DataType {
     }
 }
 
-/// The value at `row` of a column of a normalised batch.
-pub fn value(column: &dyn Array, row: usize) -> Value {
-    if column.is_null(row) {
-        return Value::Null;
+/// Reads rows of a normalised batch's columns as values, each column's type looked up once
+/// (the join reads every cell of every hit's row).
+#[derive(Debug)]
+pub struct Rows<'a>(Vec<Cells<'a>>);
+
+#[derive(Debug)]
+enum Cells<'a> {
+    Integer(&'a Int64Array),
+    Float(&'a Float64Array),
+    Boolean(&'a BooleanArray),
+    Text(&'a StringArray),
+    Other,
+}
+
+impl<'a> Rows<'a> {
+    pub fn new(columns: &'a [ArrayRef]) -> Rows<'a> {
+        Rows(
+            columns
+                .iter()
+                .map(|column| {
+                    let any = column.as_any();
+                    if let Some(a) = any.downcast_ref() {
+                        Cells::Integer(a)
+                    } else if let Some(a) = any.downcast_ref() {
+                        Cells::Float(a)
+                    } else if let Some(a) = any.downcast_ref() {
+                        Cells::Boolean(a)
+                    } else if let Some(a) = any.downcast_ref() {
+                        Cells::Text(a)
+                    } else {
+                        Cells::Other
+                    }
+                })
+                .collect(),
+        )
     }
-    let any = column.as_any();
-    if let Some(a) = any.downcast_ref::<Int64Array>() {
-        Value::Integer(a.value(row))
-    } else if let Some(a) = any.downcast_ref::<Float64Array>() {
-        Value::Float(a.value(row))
-    } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
-        Value::Boolean(a.value(row))
-    } else if let Some(a) = any.downcast_ref::<StringArray>() {
-        Value::Text(a.value(row).to_owned())
-    } else {
-        Value::Null
+
+    /// The values of row `row`, column by column.
+    pub fn row(&self, row: usize) -> Vec<Value> {
+        self.0
+            .iter()
+            .map(|cells| match cells {
+                Cells::Integer(a) if a.is_valid(row) => Value::Integer(a.value(row)),
+                Cells::Float(a) if a.is_valid(row) => Value::Float(a.value(row)),
+                Cells::Boolean(a) if a.is_valid(row) => Value::Boolean(a.value(row)),
+                Cells::Text(a) if a.is_valid(row) => Value::Text(a.value(row).to_owned()),
+                _ => Value::Null,
+            })
+            .collect()
     }
 }
 

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::ApiError;
 use super::openapi::KMVIZ;
-use crate::metadb::{columns, value};
+use crate::metadb::{Rows, columns};
 
 /// Most rows in one page.
 pub const MAX_PAGE: usize = 10_000;
@@ -72,15 +72,8 @@ async fn metadata(
         kind: app::model::session::ColumnKind::Text,
     }];
     all.extend(columns(&schema));
-    let rows = (0..batch.num_rows())
-        .map(|r| {
-            batch
-                .columns()
-                .iter()
-                .map(|c| value(c.as_ref(), r))
-                .collect()
-        })
-        .collect();
+    let reader = Rows::new(batch.columns());
+    let rows = (0..batch.num_rows()).map(|r| reader.row(r)).collect();
     Ok(Json(MetadataPage {
         offset: page.offset,
         limit: page.limit,

@@ -10,7 +10,7 @@ use app::model::results::{Coverage, QueryHits};
 use app::model::session::{Geodata, Hit, IndexAnswer, PairResult, Value};
 use arrow_array::{Array, RecordBatch, StringArray};
 
-use crate::metadb::{columns, value};
+use crate::metadb::{Rows, columns};
 
 /// Joins `answers` (for a query of `query_length` letters) with `metadata` (a MetaDB batch,
 /// `ID` first), keeping the `max_results` best hits.
@@ -26,19 +26,12 @@ pub fn join(
         .as_any()
         .downcast_ref::<StringArray>()
         .expect("MetaDB batches have a text ID first");
-    let rows: HashMap<&str, usize> = (0..ids.len())
+    // Built per pair: foldhash over SipHash halves its cost.
+    let rows: HashMap<&str, usize, foldhash::fast::RandomState> = (0..ids.len())
         .filter(|&r| !ids.is_null(r))
         .map(|r| (ids.value(r), r))
         .collect();
     let width = metadata.num_columns() - 1;
-    let metadata_of = |id: &str| -> Option<Vec<Value>> {
-        let row = *rows.get(id)?;
-        Some(
-            (1..=width)
-                .map(|c| value(metadata.column(c).as_ref(), row))
-                .collect(),
-        )
-    };
     let indexes = answers
         .iter()
         .map(|a| IndexAnswer {
@@ -47,7 +40,8 @@ pub fn join(
             abundance: a.abundance,
         })
         .collect();
-    let mut hits: Vec<Hit> = Vec::new();
+    let found = answers.iter().map(|a| a.samples.len()).sum();
+    let mut ranked: Vec<(Hit, Option<usize>)> = Vec::with_capacity(found);
     for answer in answers {
         for sample in answer.samples {
             let coverage = Coverage::of(
@@ -57,20 +51,33 @@ pub fn join(
                 query_length,
                 answer.abundance,
             );
-            let found = metadata_of(&sample.sample);
-            hits.push(Hit {
+            let row = rows.get(sample.sample.as_str()).copied();
+            let hit = Hit {
                 index: answer.index.clone(),
-                has_metadata: found.is_some(),
-                metadata: found.unwrap_or_else(|| vec![Value::Null; width]),
+                has_metadata: row.is_some(),
+                metadata: Vec::new(),
                 id: sample.sample,
                 coverage,
                 kmers: sample.kmers,
-            });
+            };
+            ranked.push((hit, row));
         }
     }
-    hits.sort_by(rank);
-    let not_shown = hits.len().saturating_sub(max_results);
-    hits.truncate(max_results);
+    ranked.sort_by(|(a, _), (b, _)| rank(a, b));
+    let not_shown = ranked.len().saturating_sub(max_results);
+    ranked.truncate(max_results);
+    // Only the kept hits read their metadata.
+    let reader = Rows::new(&metadata.columns()[1..]);
+    let hits = ranked
+        .into_iter()
+        .map(|(mut hit, row)| {
+            hit.metadata = match row {
+                Some(row) => reader.row(row),
+                None => vec![Value::Null; width],
+            };
+            hit
+        })
+        .collect();
     PairResult {
         query_length,
         indexes,
