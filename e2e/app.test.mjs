@@ -1,6 +1,7 @@
 // kmviz in a real browser: Debian's Chromium driven by playwright-core, against `kmviz demo`
 // (see harness.mjs). Screenshots go to $KMVIZ_SHOTS (or e2e/out); the folder is printed.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
 import { launchBrowser, startDemo, startServer, syntheticSession, until } from "./harness.mjs";
@@ -25,7 +26,7 @@ const column = (n) => table.locator(`table.hits tbody tr[data-row] td:nth-child(
 /// The Plotly figure's traces in a tab.
 const traces = (tab) => pageOf(tab).locator(".figure").evaluate((div) =>
   (div.data ?? []).map((t) => ({ type: t.type, name: t.name, points: (t.customdata ?? t.lat ?? []).length })));
-const TEMP = 11, BIOME = 13;
+const LAT = 8, TEMP = 11, BIOME = 13;
 
 const steps = [];
 async function step(name, body) {
@@ -67,9 +68,20 @@ try {
   });
 
   const queries = readFileSync(join(data, "queries.fa"), "utf8");
+  await step("tries-the-example", async () => {
+    // The home page names the buttons as the sidebar labels them.
+    const home = await page.locator(".home").textContent();
+    for (const button of [".example", ".submit"]) {
+      const label = await page.locator(`.sidebar ${button}`).textContent();
+      assert.ok(home.includes(label), `the home page does not mention '${label}'`);
+    }
+    await page.locator(".sidebar .example").click();
+    assert.equal(await page.locator(".sidebar textarea").inputValue(), queries);
+    assert.equal(await page.locator(".sidebar .error").count(), 0);
+  });
+
   let total = 0;
   await step("submits-and-shows-progress", async () => {
-    await page.locator(".sidebar textarea").fill(queries);
     await page.locator(".submit").click();
     await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
     await page.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
@@ -180,6 +192,13 @@ try {
 
   await step("downloads-a-figure", async () => {
     const plot = pageOf("plot");
+    // Downloads stay local: none of Plotly's links to its cloud.
+    const cloud = await plot.locator(".figure").evaluate((div) => ({
+      sendToCloud: div._context.showSendToCloud,
+      buttons: [...div.querySelectorAll(".modebar-btn")].map((b) => b.dataset.title)
+        .filter((t) => /share|cloud|chart studio/i.test(t)),
+    }));
+    assert.deepEqual(cloud, { sendToCloud: false, buttons: [] });
     for (const format of ["png", "svg", "json"]) {
       const [download] = await Promise.all([page.waitForEvent("download"), plot.locator(`.downloads button[data-format="${format}"]`).click()]);
       assert.match(download.suggestedFilename(), new RegExp(`\\.${format}$`));
@@ -268,11 +287,24 @@ try {
 
   await step("switches-query", async () => {
     await page.locator('.tab[data-tab="table"]').click();
+    // A column filter outlives the switch, shown and applied.
+    const north = table.locator('input[aria-label="Lat at least"]');
+    await north.fill("0");
+    await north.press("Enter");
+    await until("the northern rows", async () => (await column(LAT)).every((lat) => Number(lat) >= 0));
     await page.locator("select.query").selectOption("absent");
     await until("the absent query's empty table", async () => (await count()) === "0 of 0 samples");
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
     await page.locator("select.query").selectOption("polar_diatom");
-    await until("the polar diatom's rows", async () => (await rows.count()) > 0);
+    await until("the polar diatom's table", async () => /^\d+ of [1-9]\d* samples/.test(await count()));
+    assert.equal(await north.inputValue(), "0");
+    const [shown, all] = (await count()).match(/^(\d+) of (\d+)/).slice(1).map(Number);
+    assert.ok(shown < all, `${shown} of ${all}: the filter no longer applies`);
+    const lats = (await column(LAT)).map(Number);
+    assert.ok(lats.length <= shown && lats.every((lat) => lat >= 0), lats.join());
+    await north.fill("");
+    await north.press("Enter");
+    await until("the polar diatom's rows", async () => (await count()).startsWith(`${all} of`));
   });
 
   let sessionUrl;
@@ -282,6 +314,30 @@ try {
     await page.locator('.progress[data-status="done"]').waitFor();
     assert.equal(page.url(), sessionUrl);
     await until("the reloaded table", async () => (await rows.count()) > 10);
+  });
+
+  await step("goes-back-and-forward", async () => {
+    const done = () => page.locator(".progress .count").textContent();
+    // A second search: one query.
+    await page.locator(".sidebar textarea").fill(queries.split(">").slice(0, 2).join(">"));
+    await page.locator(".submit").click();
+    await page.waitForURL((url) => /\/s\/[0-9a-f]{32}$/.test(url.pathname) && url.href !== sessionUrl);
+    await until("the second session", async () => (await done()) === "1/1 done");
+    const second = page.url();
+    await page.goBack();
+    assert.equal(page.url(), sessionUrl);
+    await until("the first session again", async () => (await done()) === "8/8 done");
+    await page.goForward();
+    assert.equal(page.url(), second);
+    await until("the second session again", async () => (await done()) === "1/1 done");
+    // A session opened by its address has one history entry: Back leaves it.
+    await page.goto(sessionUrl);
+    await until("the first session, opened", async () => (await done().catch(() => "")) === "8/8 done");
+    await page.goBack();
+    assert.equal(page.url(), second);
+    await until("the second session, back", async () => (await done().catch(() => "")) === "1/1 done");
+    await page.goto(sessionUrl);
+    await page.locator('.progress[data-status="done"]').waitFor();
   });
 
   await step("switches-database", async () => {
@@ -327,6 +383,59 @@ data_dir = "${join(data, "two-sessions")}"
       assert.equal(await count(), local);
     } finally {
       two.server.kill();
+    }
+    await page.goto(sessionUrl);
+    await page.locator('.progress[data-status="done"]').waitFor();
+  });
+
+  await step("cancels-and-counts", async () => {
+    // A kmindex-server that describes the demo's index and never answers a query: its pairs
+    // stay pending until cancelled, while the local database's are done.
+    const stalled = createServer(async (request, response) => {
+      if (!request.url.startsWith("/kmindex/infos")) return;
+      const infos = await fetch(`${base}${request.url}`);
+      response.writeHead(infos.status, { "content-type": "application/json" });
+      response.end(await infos.text());
+    });
+    await new Promise((ok) => stalled.listen(0, "127.0.0.1", ok));
+    const config = join(data, "stalled.toml");
+    writeFileSync(config, `
+[databases.survey]
+type = "kmindex"
+params = { index_path = "${join(data, "index")}" }
+metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+
+[databases.stalled]
+type = "kmindex-server"
+params = { url = "http://127.0.0.1:${stalled.address().port}" }
+metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+
+[default]
+database = ["survey", "stalled"]
+
+[engine]
+timeout = 600
+
+[sessions]
+data_dir = "${join(data, "stalled-sessions")}"
+`);
+    const server = await startServer(config);
+    try {
+      await page.goto(server.base);
+      await page.locator(".sidebar textarea").fill(queries);
+      await page.locator(".submit").click();
+      await until("the local pairs", async () =>
+        (await page.locator(".progress .count").textContent().catch(() => "")) === "8/16 done", 30000);
+      await page.locator(".progress .cancel").click();
+      await page.locator('.progress[data-status="cancelled"]').waitFor();
+      // What ended: 8 done, 8 cancelled (it said "16/16 done").
+      assert.equal(await page.locator(".progress .count").textContent(), "8/16 done");
+      assert.equal(await page.locator(".progress .cancelled").textContent(), ", 8 cancelled");
+      assert.equal(await page.locator(".progress .cancel").count(), 0);
+    } finally {
+      server.server.kill();
+      stalled.closeAllConnections();
+      stalled.close();
     }
     await page.goto(sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();

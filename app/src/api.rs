@@ -32,6 +32,9 @@ pub struct Info {
     /// Most hits kept per (query, database).
     pub max_results: usize,
     pub ui: Tabs,
+    /// Example queries (FASTA) the app offers to try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
     /// Plugins' analysis tabs, in order.
     pub tabs: Vec<PluginTab>,
     /// Instance plugins' home page, help and styles.

@@ -1,7 +1,8 @@
 //! The browser app (Leptos, client-side rendered): a sidebar to choose databases, give queries
 //! and set options, live progress, and the results of the chosen (query, database) pair.
 //!
-//! The URL names the session (`/s/{id}`): reloading or sharing it shows the same results.
+//! The URL names the session (`/s/{id}`): reloading or sharing it shows the same results, and
+//! Back and Forward go through the sessions shown.
 
 mod api;
 mod browser;
@@ -15,7 +16,8 @@ mod sidebar;
 mod table;
 
 use leptos::prelude::*;
-use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 
 use crate::model::session::Session;
 
@@ -32,7 +34,12 @@ fn session_in_url() -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A new history entry for `path`, unless the address is already there (a session opened by
+/// its URL, or reached by Back).
 fn show_in_url(path: &str) {
+    if window().location().pathname().ok().as_deref() == Some(path) {
+        return;
+    }
     if let Ok(history) = window().history() {
         let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
     }
@@ -53,22 +60,55 @@ fn App() -> impl IntoView {
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let drawer_open = RwSignal::new(false);
     let choice = results::Choice::new();
+    // The session followed, and its progress stream: another one shown stops it.
+    let following: RwSignal<Option<String>> = RwSignal::new(None);
+    let stream = StoredValue::new_local(None::<web_sys::EventSource>);
+    let stop_following = move || {
+        following.set(None);
+        if let Some(events) = stream.get_value() {
+            events.close();
+        }
+    };
     // Follows a session until its job ends, then keeps its results.
     let follow = move |id: String| {
+        stop_following();
         show_in_url(&format!("/s/{id}"));
         error.set(None);
         drawer_open.set(false);
-        api::follow(id, move |update| match update {
-            Ok(s) => shown.set(Some(Shown::Server(s))),
-            Err(e) => error.set(Some(e.to_string())),
+        following.set(Some(id.clone()));
+        let current = id.clone();
+        let events = api::follow(id, move |update| {
+            // A late answer for a session no longer shown.
+            if following.get_untracked().as_deref() != Some(current.as_str()) {
+                return;
+            }
+            match update {
+                Ok(s) => shown.set(Some(Shown::Server(s))),
+                Err(e) => error.set(Some(e.to_string())),
+            }
         });
+        stream.set_value(events);
     };
     let open_file = move |session: Session| {
+        stop_following();
         show_in_url("/");
         error.set(None);
         drawer_open.set(false);
         shown.set(Some(Shown::File(session)));
     };
+    // Back and Forward show the session of the address they reach, or the home page.
+    let on_history = Closure::<dyn FnMut()>::new(move || match session_in_url() {
+        Some(id) => follow(id),
+        None => {
+            stop_following();
+            error.set(None);
+            shown.set(None);
+        }
+    });
+    let _ =
+        window().add_event_listener_with_callback("popstate", on_history.as_ref().unchecked_ref());
+    // Lives as long as the page.
+    on_history.forget();
     if let Some(id) = session_in_url() {
         follow(id);
     }

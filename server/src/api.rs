@@ -53,6 +53,8 @@ pub struct Settings {
     pub api_limits: InputLimits,
     pub default: app::api::Preselection,
     pub ui: app::api::Tabs,
+    /// Example queries (FASTA) the app offers.
+    pub example: Option<String>,
     pub max_body_size: usize,
 }
 

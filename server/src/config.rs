@@ -245,6 +245,10 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
+    /// A FASTA file of example queries (relative to the configuration's folder), offered by
+    /// the app's "Try the example" button.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<PathBuf>,
     pub with_map_tab: bool,
     pub with_help_tab: bool,
     pub with_plot_tab: bool,
@@ -292,6 +296,7 @@ impl UiConfig {
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {
+            example: None,
             with_map_tab: true,
             with_help_tab: true,
             with_plot_tab: true,

@@ -45,6 +45,10 @@ impl Instance {
                 api_limits: config.api.limits.unwrap_or(config.input),
                 default: config.default.clone().into(),
                 ui: config.ui.tabs(),
+                example: match &config.ui.example {
+                    Some(path) => Some(read_example(&base.join(path), &config.input)?),
+                    None => None,
+                },
                 max_body_size: config.api.max_body_size,
             },
             data_dir: config
@@ -98,6 +102,7 @@ impl Instance {
         instance.databases = vec![survey];
         instance.settings.default.database = vec![crate::demo::SUB_INDEX.into()];
         instance.data_dir = data_dir.join("sessions");
+        instance.settings.example = std::fs::read_to_string(&demo.queries).ok();
         // The demo's plugins (its home page and help, a tab), built with the app
         // (`cargo xtask web`); they need no grant.
         let built = std::fs::read_dir(instance.site.join("plugins"))
@@ -216,6 +221,15 @@ pub fn user_data_dir() -> Option<PathBuf> {
 }
 
 /// The session store's folder when none is configured: `kmviz` in the user's data folder.
+/// The example queries in `path`: FASTA within the instance's input limits.
+fn read_example(path: &Path, limits: &app::model::query::InputLimits) -> Result<String, Invalid> {
+    let invalid =
+        |e: &dyn std::fmt::Display| Invalid(format!("ui.example {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(&e))?;
+    app::model::query::parse_queries(text.as_bytes(), limits).map_err(|e| invalid(&e))?;
+    Ok(text)
+}
+
 fn default_data_dir() -> PathBuf {
     user_data_dir().unwrap_or_else(|| ".".into()).join("kmviz")
 }

@@ -396,3 +396,27 @@ fn config_check_opens_every_database_and_template_loads_in_every_format() {
         assert_eq!(databases.len(), 2);
     }
 }
+
+#[test]
+fn example_queries_are_read_and_checked_at_start() {
+    let dir = temp_dir("example");
+    write(&dir, "queries.fa", ">q1\nACGTACGT\n");
+    write(&dir, "notes.txt", "@r1\nACGT\n+\nII\n");
+    let instance = |example: &str| {
+        let path = write(
+            &dir,
+            "kmviz.toml",
+            &format!("[databases]\n[ui]\nexample = \"{example}\"\n"),
+        );
+        kmviz::instance::Instance::from_config(&Config::read(&path).unwrap(), &dir)
+    };
+    let good = instance("queries.fa").unwrap();
+    assert_eq!(good.settings.example.as_deref(), Some(">q1\nACGTACGT\n"));
+    let kmviz::config::Invalid(bad) = instance("notes.txt").unwrap_err();
+    assert!(
+        bad.starts_with("ui.example ") && bad.contains("notes.txt"),
+        "{bad}"
+    );
+    let kmviz::config::Invalid(missing) = instance("absent.fa").unwrap_err();
+    assert!(missing.contains("absent.fa"), "{missing}");
+}

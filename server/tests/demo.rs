@@ -177,6 +177,15 @@ fn kmviz_demo_serves_the_survey() {
     assert_eq!(survey["indexes"][0]["samples"], 200);
     assert_eq!(survey["metadata"]["rows"], 200);
     assert_eq!(survey["metadata"]["geodata"]["latitude"], "Lat");
+    // Its example queries, for the app's "Try the example".
+    assert_eq!(
+        info["example"].as_str(),
+        Some(
+            std::fs::read_to_string(dir.join("queries.fa"))
+                .unwrap()
+                .as_str()
+        )
+    );
     // Its presets name its columns and become the app's default figures.
     let presets: app::api::Presets = serde_json::from_value(survey["presets"].clone()).unwrap();
     let plot = presets.plot(presets.default_for("plot").unwrap()).unwrap();

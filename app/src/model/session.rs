@@ -96,19 +96,30 @@ pub struct Pair {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub total: usize,
+    /// Pairs no longer pending: done, failed or cancelled.
     pub finished: usize,
     pub failed: usize,
+    #[serde(default)]
+    pub cancelled: usize,
 }
 
 impl Session {
     pub fn progress(&self) -> Progress {
         let count = |state| self.pairs.iter().filter(|p| p.state == state).count();
-        let failed = count(PairState::Failed);
+        let (failed, cancelled) = (count(PairState::Failed), count(PairState::Cancelled));
         Progress {
             total: self.pairs.len(),
-            finished: count(PairState::Done) + failed + count(PairState::Cancelled),
+            finished: count(PairState::Done) + failed + cancelled,
             failed,
+            cancelled,
         }
+    }
+}
+
+impl Progress {
+    /// Pairs that ended with a result.
+    pub fn done(&self) -> usize {
+        self.finished - self.failed - self.cancelled
     }
 }
 
@@ -178,7 +189,7 @@ pub struct IndexAnswer {
 }
 
 /// One sample that holds (part of) the query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
     /// The (sub-)index it was found in.
@@ -194,6 +205,39 @@ pub struct Hit {
     #[serde(default, skip_serializing_if = "Kmers::is_empty")]
     pub kmers: Kmers,
     pub metadata: Vec<Value>,
+}
+
+/// Written by hand as the derive would with `flatten`, but as a struct of known length: a
+/// flattened struct is written as a map of unknown length, which MessagePack buffers and copies
+/// (the store writes every hit).
+impl Serialize for Hit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = &self.coverage;
+        let optional = [
+            c.cov_yk.is_some(),
+            c.cov_yb.is_some(),
+            !self.kmers.is_empty(),
+        ];
+        let len = 6 + optional.iter().filter(|&&o| o).count();
+        let mut hit = serializer.serialize_struct("Hit", len)?;
+        hit.serialize_field("index", &self.index)?;
+        hit.serialize_field("ID", &self.id)?;
+        hit.serialize_field("has_metadata", &self.has_metadata)?;
+        hit.serialize_field("CovXK", &c.cov_xk)?;
+        hit.serialize_field("CovXB", &c.cov_xb)?;
+        if let Some(v) = c.cov_yk {
+            hit.serialize_field("CovYK", &v)?;
+        }
+        if let Some(v) = c.cov_yb {
+            hit.serialize_field("CovYB", &v)?;
+        }
+        if !self.kmers.is_empty() {
+            hit.serialize_field("kmers", &self.kmers)?;
+        }
+        hit.serialize_field("metadata", &self.metadata)?;
+        hit.end()
+    }
 }
 
 impl Session {
@@ -243,5 +287,83 @@ mod tests {
         let json = serde_json::to_string(&values).unwrap();
         assert_eq!(json, r#"[null,true,-3,2.5,1.0,"x"]"#);
         assert_eq!(serde_json::from_str::<Vec<Value>>(&json).unwrap(), values);
+    }
+
+    #[test]
+    fn progress_counts_what_ended_how() {
+        let pair = |state| Pair {
+            query: "q".into(),
+            database: "d".into(),
+            state,
+            error: None,
+            result: None,
+        };
+        let session = Session {
+            pairs: [
+                PairState::Done,
+                PairState::Failed,
+                PairState::Cancelled,
+                PairState::Cancelled,
+                PairState::Pending,
+            ]
+            .map(pair)
+            .into(),
+            id: "s".into(),
+            created: 0,
+            status: Status::Cancelled,
+            queries: Vec::new(),
+            databases: Vec::new(),
+        };
+        let progress = session.progress();
+        assert_eq!(
+            progress,
+            Progress {
+                total: 5,
+                finished: 4,
+                failed: 1,
+                cancelled: 2
+            }
+        );
+        assert_eq!(progress.done(), 1);
+    }
+
+    #[test]
+    fn hits_are_written_flat_and_read_back() {
+        let presence = Hit {
+            index: "pa".into(),
+            id: "S1".into(),
+            has_metadata: true,
+            coverage: Coverage {
+                cov_xk: 0.5,
+                cov_xb: 0.75,
+                cov_yk: None,
+                cov_yb: None,
+            },
+            kmers: Kmers::default(),
+            metadata: vec![Value::Float(1.5)],
+        };
+        assert_eq!(
+            serde_json::to_string(&presence).unwrap(),
+            r#"{"index":"pa","ID":"S1","has_metadata":true,"CovXK":0.5,"CovXB":0.75,"metadata":[1.5]}"#
+        );
+        let abundance = Hit {
+            coverage: Coverage {
+                cov_yk: Some(2.0),
+                cov_yb: Some(1.5),
+                ..presence.coverage.clone()
+            },
+            kmers: Kmers::from_values([0, 2, 2]),
+            ..presence.clone()
+        };
+        assert_eq!(
+            serde_json::to_string(&abundance).unwrap(),
+            r#"{"index":"pa","ID":"S1","has_metadata":true,"CovXK":0.5,"CovXB":0.75,"CovYK":2.0,"CovYB":1.5,"kmers":[[0,1],[2,2]],"metadata":[1.5]}"#
+        );
+        for hit in [presence, abundance] {
+            let json = serde_json::to_string(&hit).unwrap();
+            assert_eq!(serde_json::from_str::<Hit>(&json).unwrap(), hit);
+            let packed = rmp_serde::to_vec_named(&hit).unwrap();
+            assert_eq!(rmp_serde::from_slice::<Hit>(&packed).unwrap(), hit);
+        }
     }
 }

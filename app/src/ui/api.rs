@@ -119,8 +119,11 @@ pub fn cancel(id: String) {
 }
 
 /// Calls `update` with session `id` now, on every progress event while its job runs, and once
-/// more when it ends.
-pub fn follow(id: String, update: impl Fn(Result<Session, ApiFailure>) + Clone + 'static) {
+/// more when it ends. Closing the returned stream stops following.
+pub fn follow(
+    id: String,
+    update: impl Fn(Result<Session, ApiFailure>) + Clone + 'static,
+) -> Option<web_sys::EventSource> {
     let fetch = {
         let (id, update) = (id.clone(), update.clone());
         move || {
@@ -129,9 +132,7 @@ pub fn follow(id: String, update: impl Fn(Result<Session, ApiFailure>) + Clone +
         }
     };
     fetch();
-    let Ok(events) = web_sys::EventSource::new(&format!("/api/sessions/{id}/events")) else {
-        return;
-    };
+    let events = web_sys::EventSource::new(&format!("/api/sessions/{id}/events")).ok()?;
     let on_progress = {
         let fetch = fetch.clone();
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| fetch())
@@ -149,4 +150,5 @@ pub fn follow(id: String, update: impl Fn(Result<Session, ApiFailure>) + Clone +
     // The listeners live as long as the page.
     on_progress.forget();
     on_end.forget();
+    Some(events)
 }

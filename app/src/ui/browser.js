@@ -19,6 +19,9 @@ const config = {
   displaylogo: false,
   topojsonURL: "/assets/topojson/",
   modeBarButtonsToRemove: ["toImage"],
+  // Plotly 4 offers to upload the figure to its cloud by default; nothing leaves the machine.
+  showSendToCloud: false,
+  plotlyServerURL: "",
 };
 
 // Draws `figure` (Plotly JSON text) in `div`. `onSelect` gets the `customdata` (table rows)

@@ -2,6 +2,7 @@
 //! Index, Table, Plot, Map, Sequence, the plugins' tabs, Help. The pair's table filters drive its figures, a
 //! figure's selection narrows its table, and clicking a sample opens it in Sequence.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -122,6 +123,14 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         .map(|t| (t, t.key(&info), t.name(&info)))
         .collect();
     let plugin_tabs = info.tabs.clone();
+    // A database's filters and sort outlive a switch of query: its tables have the same
+    // columns, and the filter boxes keep showing what applies.
+    let states: Arc<HashMap<String, TableState>> = Arc::new(
+        databases
+            .iter()
+            .map(|d| (d.clone(), TableState::new()))
+            .collect(),
+    );
     let session = Arc::new(session);
     let info = Arc::new(info);
     let chosen = move || {
@@ -157,8 +166,9 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
                 view! { <span class="status">"opened from a session file"</span> }.into_any()
             } else {
                 view! {
-                    <span class="count">{format!("{}/{} done", progress.finished, progress.total)}</span>
+                    <span class="count">{format!("{}/{} done", progress.done(), progress.total)}</span>
                     {(progress.failed > 0).then(|| view! { <span class="failed">{format!(", {} failed", progress.failed)}</span> })}
+                    {(progress.cancelled > 0).then(|| view! { <span class="cancelled">{format!(", {} cancelled", progress.cancelled)}</span> })}
                     <span class="status">{format!(" — {status}")}</span>
                     {running.then(|| {
                         let id = id.clone();
@@ -194,15 +204,21 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         </nav>
         {move || match chosen() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
-            Some((pair, seq, described, z)) => view! {
-                <PairView pair=pair query_seq=seq database=described z=z tab=tab session=id.clone() uploaded=uploaded plugin_tabs=plugin_tabs.clone() />
-            }.into_any(),
+            Some((pair, seq, described, z)) => {
+                let state = states.get(&pair.database).copied().unwrap_or_else(TableState::new);
+                // A figure's selection names rows of the pair it was made in.
+                state.selection.update_untracked(|s| *s = None);
+                view! {
+                    <PairView pair=pair query_seq=seq database=described z=z tab=tab session=id.clone() uploaded=uploaded plugin_tabs=plugin_tabs.clone() state=state />
+                }.into_any()
+            }
         }}
     }
 }
 
-/// One pair's tabs. Its filters, sort, selection and open sample live as long as the pair is
-/// shown. Long because it owns that state, which its tabs (components of their own) share.
+/// One pair's tabs, sharing `state` (the database's filters and sort, the pair's selection);
+/// its open sample lives as long as the pair is shown. Long because it wires that state into
+/// its tabs (components of their own).
 #[component]
 fn PairView(
     pair: Pair,
@@ -215,6 +231,7 @@ fn PairView(
     /// The session comes from a `session.json` file (its hits carry their values).
     uploaded: bool,
     plugin_tabs: Vec<PluginTab>,
+    state: TableState,
 ) -> impl IntoView {
     let name = format!("{}-{}", pair.query, pair.database)
         .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
@@ -250,7 +267,6 @@ fn PairView(
         }
     };
     let table = Arc::new(Table::of(&result));
-    let state = TableState::new();
     let filtered = Memo::new({
         let table = table.clone();
         move |_| state.filtered(&table)

@@ -88,6 +88,7 @@ pub fn Sidebar(
     let busy = RwSignal::new(false);
     let limits = info.input;
     let databases = info.databases.clone();
+    let example = info.example.clone();
 
     let open_by_id = on_session.clone();
     let submit = move |_| {
@@ -165,6 +166,13 @@ pub fn Sidebar(
                 ></textarea>
             </label>
             <label class="upload">"or a file " <input type="file" on:change=upload /></label>
+            {example.map(|example| {
+                let try_it = move |_| {
+                    error.set(None);
+                    fastx.set(example.clone());
+                };
+                view! { <button class="example" on:click=try_it>"Try the example"</button> }
+            })}
             {move || {
                 chosen
                     .get()

@@ -265,18 +265,33 @@ fn ColumnFilterInput(
         })
     };
     let bound = |text: String| text.trim().parse::<f64>().ok();
+    // The boxes show the filter that applies (it outlives a switch of query).
+    let shown = move |read: fn(&ColumnFilter) -> String| {
+        move || {
+            state
+                .columns
+                .with(|all| all.get(column).map(read).unwrap_or_default())
+        }
+    };
+    fn number(v: Option<f64>) -> String {
+        v.map(|v| v.to_string()).unwrap_or_default()
+    }
     match kind {
         ColumnKind::Integer | ColumnKind::Float => view! {
             <span class="range">
                 <input type="number" step="any" placeholder="min" aria-label=format!("{name} at least")
+                    prop:value=shown(|f| number(f.min))
                     on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.min = v)) } />
                 <input type="number" step="any" placeholder="max" aria-label=format!("{name} at most")
+                    prop:value=shown(|f| number(f.max))
                     on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.max = v)) } />
             </span>
         }
         .into_any(),
         ColumnKind::Boolean => view! {
-            <select aria-label=format!("{name} is") on:change=move |ev| {
+            <select aria-label=format!("{name} is")
+                prop:value=shown(|f| f.boolean.map(|b| b.to_string()).unwrap_or_default())
+                on:change=move |ev| {
                 let v = match event_target_value(&ev).as_str() { "true" => Some(true), "false" => Some(false), _ => None };
                 update(Box::new(move |f| f.boolean = v))
             }>
@@ -288,6 +303,7 @@ fn ColumnFilterInput(
         .into_any(),
         ColumnKind::Text => view! {
             <input type="search" placeholder="contains" aria-label=format!("{name} contains")
+                prop:value=shown(|f| f.contains.clone())
                 on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |f| f.contains = v)) } />
         }
         .into_any(),

@@ -57,6 +57,7 @@ async fn info(State(state): State<AppState>) -> Json<Info> {
         input: state.settings.input,
         max_results: engine.settings().max_results,
         ui: state.settings.ui.clone(),
+        example: state.settings.example.clone(),
         tabs: state.pages.tabs(),
         branding: state.pages.branding().cloned(),
     })

@@ -239,7 +239,7 @@ async fn kmviz_08_form_arrow_stream_and_events() {
     assert_eq!(last["status"], "done");
     assert_eq!(
         last["progress"],
-        json!({"total": 6, "finished": 6, "failed": 0})
+        json!({"total": 6, "finished": 6, "failed": 0, "cancelled": 0})
     );
     // The first event holds every pair, the next ones only what changed: each pair is sent
     // at most twice (pending, then done), and its last word is `done`.
