@@ -28,6 +28,30 @@ const traces = (tab) => pageOf(tab).locator(".figure").evaluate((div) =>
   (div.data ?? []).map((t) => ({ type: t.type, name: t.name, points: (t.customdata ?? t.lat ?? []).length })));
 const LAT = 8, TEMP = 11, BIOME = 13;
 
+/// A configuration with two databases, written beside the demo: the demo's index read from
+/// disk, and `name`, a kmindex-server at `url` with the metadata in `metadata`.
+function instanceWith(name, url, metadata, extra = "") {
+  const config = join(data, `${name}.toml`);
+  writeFileSync(config, `
+[databases.survey]
+type = "kmindex"
+params = { index_path = "${join(data, "index")}" }
+metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+
+[databases.${name}]
+type = "kmindex-server"
+params = { url = "${url}" }
+metadata = { type = "${metadata.endsWith(".csv") ? "csv" : "tsv"}", params = { path = "${metadata}", idx = "ID" } }
+
+[default]
+database = ["survey", "${name}"]
+
+[sessions]
+data_dir = "${join(data, `${name}-sessions`)}"
+${extra}`);
+  return config;
+}
+
 const steps = [];
 async function step(name, body) {
   await body();
@@ -68,6 +92,17 @@ try {
   });
 
   const queries = readFileSync(join(data, "queries.fa"), "utf8");
+  await step("warns-of-odd-letters", async () => {
+    // The demo accepts any letters; those no DNA k-mer holds are said as you type.
+    const box = page.locator(".sidebar textarea");
+    await box.fill("XX!!12");
+    assert.match(await page.locator(".sidebar .warnings").textContent(),
+      /^query '[^']*': 6 of 6 letters are not A, C, G, T or N/);
+    await box.fill(">p\nMKVLAT\n>d\nACGTN\n");
+    assert.deepEqual(await page.locator(".sidebar .warnings li").allTextContents(),
+      ["query 'p': 4 of 6 letters are not A, C, G, T or N; k-mers holding them are never found"]);
+  });
+
   await step("tries-the-example", async () => {
     // The home page names the buttons as the sidebar labels them.
     const home = await page.locator(".home").textContent();
@@ -78,6 +113,7 @@ try {
     await page.locator(".sidebar .example").click();
     assert.equal(await page.locator(".sidebar textarea").inputValue(), queries);
     assert.equal(await page.locator(".sidebar .error").count(), 0);
+    assert.equal(await page.locator(".sidebar .warnings").count(), 0);
   });
 
   let total = 0;
@@ -346,24 +382,8 @@ try {
     const temps = readFileSync(join(data, "metadata.tsv"), "utf8").trimEnd().split("\n")
       .map((line) => { const f = line.split("\t"); return `${f[0]},${f[4]}`; }).join("\n");
     writeFileSync(join(data, "temps.csv"), `${temps}\n`);
-    const config = join(data, "two.toml");
-    writeFileSync(config, `
-[databases.survey]
-type = "kmindex"
-params = { index_path = "${join(data, "index")}" }
-metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+    const config = instanceWith("remote", base, join(data, "temps.csv"));
 
-[databases.remote]
-type = "kmindex-server"
-params = { url = "${base}" }
-metadata = { type = "csv", params = { path = "${join(data, "temps.csv")}", idx = "ID" } }
-
-[default]
-database = ["survey", "remote"]
-
-[sessions]
-data_dir = "${join(data, "two-sessions")}"
-`);
     const two = await startServer(config);
     try {
       await page.goto(two.base);
@@ -398,27 +418,9 @@ data_dir = "${join(data, "two-sessions")}"
       response.end(await infos.text());
     });
     await new Promise((ok) => stalled.listen(0, "127.0.0.1", ok));
-    const config = join(data, "stalled.toml");
-    writeFileSync(config, `
-[databases.survey]
-type = "kmindex"
-params = { index_path = "${join(data, "index")}" }
-metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
+    const config = instanceWith("stalled", `http://127.0.0.1:${stalled.address().port}`,
+      join(data, "metadata.tsv"), "[engine]\ntimeout = 600\n");
 
-[databases.stalled]
-type = "kmindex-server"
-params = { url = "http://127.0.0.1:${stalled.address().port}" }
-metadata = { type = "tsv", params = { path = "${join(data, "metadata.tsv")}", idx = "ID" } }
-
-[default]
-database = ["survey", "stalled"]
-
-[engine]
-timeout = 600
-
-[sessions]
-data_dir = "${join(data, "stalled-sessions")}"
-`);
     const server = await startServer(config);
     try {
       await page.goto(server.base);

@@ -188,6 +188,9 @@ pub enum Chosen {
 pub struct Submitted {
     pub session: String,
     pub status: Status,
+    /// What was accepted but will not search as meant (letters outside `ACGTN`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One event of `GET /api/sessions/{id}/events`: the session's status, counts, and the pairs

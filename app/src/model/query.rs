@@ -297,6 +297,47 @@ fn check(queries: &[Query], limits: &InputLimits) -> Result<(), InputError> {
     Ok(())
 }
 
+/// What is accepted but will not search as meant: under alphabet `all`, letters outside
+/// `ACGTN` (a protein, a GenBank paste with numbers and spaces), which no DNA k-mer holds. One
+/// line per query, the first [`WARNED_QUERIES`], then how many more.
+pub fn warnings(queries: &[Query], limits: &InputLimits) -> Vec<String> {
+    if limits.alphabet != Alphabet::All {
+        return Vec::new();
+    }
+    let unusual = |q: &Query| {
+        q.seq
+            .bytes()
+            .filter(|b| !matches!(b.to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T' | b'N'))
+            .count()
+    };
+    let flagged: Vec<(&Query, usize)> = queries
+        .iter()
+        .map(|q| (q, unusual(q)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let mut lines: Vec<String> = flagged
+        .iter()
+        .take(WARNED_QUERIES)
+        .map(|(q, n)| {
+            format!(
+                "query '{}': {n} of {} letters are not A, C, G, T or N; k-mers holding them are never found",
+                q.name,
+                q.seq.len()
+            )
+        })
+        .collect();
+    if flagged.len() > WARNED_QUERIES {
+        lines.push(format!(
+            "and {} more queries with such letters",
+            flagged.len() - WARNED_QUERIES
+        ));
+    }
+    lines
+}
+
+/// Queries named one by one in [`warnings`].
+pub const WARNED_QUERIES: usize = 5;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +431,32 @@ mod tests {
             "record 'c' brings the input to 14 letters; at most 13 are allowed in all"
         );
         assert!(parse_queries(input, &limits(|l| l.max_size = 14)).is_ok());
+    }
+
+    #[test]
+    fn warns_of_letters_outside_acgtn_under_alphabet_all() {
+        let read = |text: &str| parse_queries(text.as_bytes(), &InputLimits::default()).unwrap();
+        let all = InputLimits::default();
+        assert!(warnings(&read(">a\nACGTNacgtn\n"), &all).is_empty());
+        assert_eq!(
+            warnings(&read(">p\nMKVLAT\n>d\nACGT\n"), &all),
+            [
+                "query 'p': 4 of 6 letters are not A, C, G, T or N; k-mers holding them are never found"
+            ]
+        );
+        let many: String = (0..7).map(|i| format!(">q{i}\nXX!!12\n")).collect();
+        let lines = warnings(&read(&many), &all);
+        assert_eq!(lines.len(), WARNED_QUERIES + 1);
+        assert_eq!(
+            lines[WARNED_QUERIES],
+            "and 2 more queries with such letters"
+        );
+        // A protein index's instance (amino) or a DNA one (refused before) is not warned.
+        let amino = InputLimits {
+            alphabet: Alphabet::Amino,
+            ..all
+        };
+        assert!(warnings(&read(">p\nMKVLAT\n"), &amino).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::browser;
 use super::options::OptionsPanel;
 use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValues;
-use crate::model::query::parse_queries;
+use crate::model::query::{parse_queries, warnings};
 use crate::model::session::Session;
 
 const PREFERENCES: &str = "kmviz.preferences";
@@ -89,6 +89,14 @@ pub fn Sidebar(
     let limits = info.input;
     let databases = info.databases.clone();
     let example = info.example.clone();
+    // Said while typing, before submitting; the server says the same in its answer.
+    let warnings = Memo::new(move |_| {
+        fastx.with(|text| {
+            parse_queries(text.as_bytes(), &limits)
+                .map(|queries| warnings(&queries, &limits))
+                .unwrap_or_default()
+        })
+    });
 
     let open_by_id = on_session.clone();
     let submit = move |_| {
@@ -166,6 +174,14 @@ pub fn Sidebar(
                 ></textarea>
             </label>
             <label class="upload">"or a file " <input type="file" on:change=upload /></label>
+            {move || {
+                let lines = warnings.get();
+                (!lines.is_empty()).then(|| view! {
+                    <ul class="warnings" role="status">
+                        {lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
+                    </ul>
+                })
+            }}
             {example.map(|example| {
                 let try_it = move |_| {
                     error.set(None);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use app::api::{Chosen, ErrorBody, QueryRequest, Submitted};
 use app::model::options::{OptionValue, OptionValues};
-use app::model::query::{InputLimits, parse_queries};
+use app::model::query::{InputLimits, parse_queries, warnings};
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -156,7 +156,7 @@ fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selecti
         (QueryForm = "multipart/form-data"),
     )),
     responses(
-        (status = 202, description = "the session, running (also in `Location`)", body = Submitted),
+        (status = 202, description = "the session, running (also in `Location`), with warnings about the queries", body = Submitted),
         (status = 400, description = "bad queries (an input limit broken), unknown option, bad option value", body = ErrorBody),
         (status = 404, description = "unknown database", body = ErrorBody),
         (status = 413, description = "body too large", body = ErrorBody),
@@ -169,12 +169,13 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (queries, chosen) = if is_form {
+    let (queries, limits, chosen) = if is_form {
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let (fastx, chosen) = chosen_from_form(engine, read_form(multipart).await?)?;
-        (queries(&fastx, &state.settings.api_limits)?, chosen)
+        let limits = state.settings.api_limits;
+        (queries(&fastx, &limits)?, limits, chosen)
     } else {
         let Json(body) = Json::<QueryRequest>::from_request(request, &()).await?;
         let chosen = body
@@ -185,11 +186,10 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
                 Chosen::WithOptions { name, options } => (name, options),
             })
             .collect();
-        (
-            queries(body.fastx.as_bytes(), &state.settings.input)?,
-            chosen,
-        )
+        let limits = state.settings.input;
+        (queries(body.fastx.as_bytes(), &limits)?, limits, chosen)
     };
+    let warnings = warnings(&queries, &limits);
     let runs = engine.check(chosen)?;
     let session = state.jobs.submit(queries, runs).await?;
     Ok((
@@ -198,6 +198,7 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         Json(Submitted {
             session: session.id,
             status: session.status,
+            warnings,
         }),
     )
         .into_response())

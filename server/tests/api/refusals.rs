@@ -89,6 +89,19 @@ async fn every_refusal_names_what_is_wrong() {
         "{body}"
     );
 
+    // Letters outside ACGTN are accepted under alphabet `all`, and said.
+    let protein = ">p\nMKVLATGGLLAAC\n";
+    let (status, body) = submit(&server, json!({"fastx": protein, "databases": ["tsv"]})).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["warnings"],
+        json!([
+            "query 'p': 6 of 13 letters are not A, C, G, T or N; k-mers holding them are never found"
+        ])
+    );
+    let (_, clean) = submit(&server, json!({"fastx": one, "databases": ["tsv"]})).await;
+    assert!(clean.get("warnings").is_none(), "{clean}");
+
     // Too large a body: 413, whatever its form.
     let big = ">a\n".to_owned() + &"A".repeat(8000);
     let (status, _) = submit(&server, json!({"fastx": big, "databases": ["tsv"]})).await;
