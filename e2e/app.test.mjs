@@ -410,7 +410,8 @@ try {
 
   await step("cancels-and-counts", async () => {
     // A kmindex-server that describes the demo's index and never answers a query: its pairs
-    // stay pending until cancelled, while the local database's are done.
+    // stay pending until cancelled, while the local database's are done (a slot each: the
+    // stalled pairs would otherwise hold them all).
     const stalled = createServer(async (request, response) => {
       if (!request.url.startsWith("/kmindex/infos")) return;
       const infos = await fetch(`${base}${request.url}`);
@@ -419,7 +420,7 @@ try {
     });
     await new Promise((ok) => stalled.listen(0, "127.0.0.1", ok));
     const config = instanceWith("stalled", `http://127.0.0.1:${stalled.address().port}`,
-      join(data, "metadata.tsv"), "[engine]\ntimeout = 600\n");
+      join(data, "metadata.tsv"), "[engine]\ntimeout = 600\nconcurrency = 16\n");
 
     const server = await startServer(config);
     try {
