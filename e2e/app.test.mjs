@@ -427,8 +427,16 @@ try {
       await page.goto(server.base);
       await page.locator(".sidebar textarea").fill(queries);
       await page.locator(".submit").click();
-      await until("the local pairs", async () =>
-        (await page.locator(".progress .count").textContent().catch(() => "")) === "8/16 done", 30000);
+      try {
+        await until("the local pairs", async () =>
+          (await page.locator(".progress .count").textContent().catch(() => "")) === "8/16 done", 60000);
+      } catch (e) {
+        // Say where each pair is, and what the page shows.
+        const id = page.url().split("/s/")[1];
+        const session = await (await fetch(`${server.base}/api/sessions/${id}`)).json();
+        const states = session.pairs.map((p) => `${p.query}/${p.database}: ${p.state}`).join(", ");
+        throw new Error(`${e.message}; the page: ${await page.locator(".progress").textContent()}; ${states}`);
+      }
       await page.locator(".progress .cancel").click();
       await page.locator('.progress[data-status="cancelled"]').waitFor();
       // What ended: 8 done, 8 cancelled (it said "16/16 done").
