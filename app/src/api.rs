@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::options::{OptionSpec, OptionValues};
+use crate::model::options::{OptionSpec, OptionValue, OptionValues};
 use crate::model::plugins::{Branding, PluginTab};
 use crate::model::query::InputLimits;
-use crate::model::session::{Column, Geodata, PairState, Progress, Status, Value};
+use crate::model::session::{Column, Geodata, Pair, PairState, Progress, Status, Value};
 
 /// Every error's body, whatever the route: `{"error": "what is wrong"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +82,32 @@ pub struct DatabaseInfo {
     pub metadata: MetadataInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presets: Option<Presets>,
+}
+
+impl DatabaseInfo {
+    /// The shortest k-mer its queries are cut into under `options` (those given; the others
+    /// take their initial values).
+    pub fn kmer_size(&self, options: &OptionValues) -> Option<usize> {
+        kmer_size(&self.indexes, &self.options, options)
+    }
+}
+
+/// The shortest k-mer a query is cut into under `options`: `s + z` over `indexes`, with the
+/// `z` given, else its initial value in `specs`, else 0 (a provider without `z`).
+pub fn kmer_size(
+    indexes: &[IndexInfo],
+    specs: &[OptionSpec],
+    options: &OptionValues,
+) -> Option<usize> {
+    let z = options
+        .get("z")
+        .cloned()
+        .or_else(|| Some(specs.iter().find(|o| o.name == "z")?.initial_value()));
+    let z = match z {
+        Some(OptionValue::Number(z)) if z >= 0.0 => z as usize,
+        _ => 0,
+    };
+    indexes.iter().map(|i| i.smer_size + z).min()
 }
 
 /// One (sub-)index a provider searches.
@@ -217,4 +243,77 @@ pub struct PairProgress {
     /// How many hits, once done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hits: Option<usize>,
+}
+
+/// A session's pair with its place in `pairs`: what `GET /api/sessions/{id}/pairs` answers,
+/// for the pairs a progress event says are done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PositionedPair {
+    pub position: usize,
+    pub pair: Pair,
+}
+
+/// Pair positions as the `positions` parameter: ascending, runs as `a-b` (`0-3,7`).
+pub fn positions_param(positions: &[usize]) -> String {
+    let mut sorted = positions.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for p in sorted {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == p => *end = p,
+            _ => runs.push((p, p)),
+        }
+    }
+    let written: Vec<String> = runs
+        .into_iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    written.join(",")
+}
+
+/// Reads a `positions` parameter (see [`positions_param`]); says which part is not a position
+/// or a run of them.
+pub fn parse_positions(text: &str) -> Result<Vec<usize>, String> {
+    let mut positions = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let number = |s: &str| s.trim().parse::<usize>().ok();
+        let run = match part.split_once('-') {
+            Some((a, b)) => number(a).zip(number(b)).filter(|(a, b)| a <= b),
+            None => number(part).map(|p| (p, p)),
+        };
+        let (a, b) =
+            run.ok_or_else(|| format!("'{part}' is neither a position nor a run like 3-7"))?;
+        positions.extend(a..=b);
+    }
+    Ok(positions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_go_as_runs_and_come_back() {
+        assert_eq!(positions_param(&[7, 0, 1, 2, 3, 9, 10, 3]), "0-3,7,9-10");
+        assert_eq!(
+            parse_positions("0-3,7,9-10").unwrap(),
+            [0, 1, 2, 3, 7, 9, 10]
+        );
+        assert_eq!(parse_positions(" 5 ").unwrap(), [5]);
+        for bad in ["", "a", "3-", "7-3", "1,,2"] {
+            assert!(parse_positions(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_positions("1,x").unwrap_err(),
+            "'x' is neither a position nor a run like 3-7"
+        );
+    }
 }

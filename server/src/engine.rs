@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::api::kmer_size;
 use app::model::options::{OptionSpec, OptionValues, resolve};
 use app::model::query::Query;
 use app::model::session::{DatabaseRun, PairResult};
@@ -245,6 +246,27 @@ impl Engine {
             runs.push(DatabaseRun { name, options });
         }
         Ok(runs)
+    }
+
+    /// Each run's database and the shortest k-mer its queries are cut into, for warnings (a
+    /// database whose indexes cannot be read at once, a remote server down or slow, is left
+    /// out: warnings never hold up a submission).
+    pub async fn kmer_sizes(&self, runs: &[DatabaseRun]) -> Vec<(String, usize)> {
+        const WAIT: Duration = Duration::from_millis(250);
+        let sizes = runs.iter().map(|run| async move {
+            let database = self.database(&run.name).ok()?;
+            let indexes = tokio::time::timeout(WAIT, database.provider.indexes())
+                .await
+                .ok()?
+                .ok()?;
+            let k = kmer_size(&indexes, &database.options(), &run.options)?;
+            Some((run.name.clone(), k))
+        });
+        futures_util::future::join_all(sizes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Runs `query` against `run`'s database, within the configured time.

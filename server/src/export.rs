@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
+use app::model::options::summary;
 use app::model::results::per_base;
 use app::model::session::{ColumnKind, Hit, PairResult, PairState, Session, Value};
 use app::model::table::HIT_COLUMNS;
@@ -246,9 +247,15 @@ fn readme(session: &Session, archive: Archive, listing: &str) -> String {
          and `CovYB` (mean abundance per base; both empty for presence/absence indexes),\n\
          `has_metadata` (false: the sample has no metadata row), then the sample's metadata,\n\
          in the order of kmviz's table.\n\n\
+         ## Options\n\n{options}\n\
          ## Files\n\n{listing}\n\
          ## Session\n\n{whole}",
-        id = session.id
+        id = session.id,
+        options = session
+            .databases
+            .iter()
+            .map(|run| format!("- `{}`: {}\n", run.name, summary(&run.options)))
+            .collect::<String>()
     )
 }
 

@@ -1,5 +1,6 @@
 //! Jobs: a submitted session runs in the background, every (query, database) pair as its own
-//! task, at most `engine.concurrency` pairs at once over all sessions. Each finished pair is
+//! task, at most `engine.concurrency` pairs at once over all sessions, and at most half of them
+//! on one database when there are several (see [`database_share`]). Each finished pair is
 //! stored at once and announced to watchers; a job can be cancelled.
 
 use std::collections::{HashMap, VecDeque};
@@ -20,10 +21,23 @@ pub struct Jobs {
     engine: Arc<Engine>,
     store: Arc<dyn SessionStore>,
     limiter: Arc<Semaphore>,
+    /// Each database's share of the limiter's slots.
+    shares: HashMap<String, Arc<Semaphore>>,
     running: Mutex<HashMap<String, Running>>,
     /// Sessions that ended lately, as they ended: the client that watched one end, and asks
     /// for it next, is answered without reading it back from the store.
     ended: Mutex<VecDeque<Arc<Session>>>,
+}
+
+/// The slots one database may hold when the instance has `databases`: half of them when there
+/// are several, so that a stalled one (a remote server that does not answer) cannot take all
+/// and starve the others.
+fn database_share(concurrency: usize, databases: usize) -> usize {
+    if databases > 1 {
+        (concurrency / 2).max(1)
+    } else {
+        concurrency
+    }
 }
 
 /// Why a pair has no result when the server stopped before it finished.
@@ -51,10 +65,16 @@ pub enum Watch {
 impl Jobs {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn SessionStore>) -> Arc<Jobs> {
         let concurrency = engine.settings().concurrency.max(1);
+        let share = database_share(concurrency, engine.databases().count());
+        let shares = engine
+            .databases()
+            .map(|d| (d.name.clone(), Arc::new(Semaphore::new(share))))
+            .collect();
         Arc::new(Jobs {
             engine,
             store,
             limiter: Arc::new(Semaphore::new(concurrency)),
+            shares,
             running: Mutex::new(HashMap::new()),
             ended: Mutex::new(VecDeque::with_capacity(ENDED_KEPT)),
         })
@@ -127,7 +147,13 @@ impl Jobs {
             let run = session.databases[position % per_query].clone();
             let engine = Arc::clone(&self.engine);
             let limiter = Arc::clone(&self.limiter);
+            let share = self.shares.get(&run.name).cloned();
             tasks.spawn(async move {
+                // The database's share first: waiting for it holds no slot of the others'.
+                let _share = match share {
+                    Some(share) => Some(share.acquire_owned().await.expect("never closed")),
+                    None => None,
+                };
                 let _permit = limiter.acquire_owned().await.expect("never closed");
                 (position, engine.run(&query, &run).await)
             });

@@ -130,7 +130,11 @@ fn test() -> Result<(), String> {
 fn node_script(script: &str, scratch: &Path) -> Result<(), String> {
     ensure_debian_packages(&[("chromium", "/usr/bin/chromium"), ("npm", "/usr/bin/npm")])?;
     let e2e = root().join("e2e");
-    if !e2e.join("node_modules/playwright-core").is_dir() {
+    let packages = ["playwright-core", "axe-core"];
+    if packages
+        .iter()
+        .any(|p| !e2e.join("node_modules").join(p).is_dir())
+    {
         run_in(&e2e, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
     let status = Command::new("node")

@@ -78,8 +78,28 @@ pub enum OptionValue {
     List(Vec<String>),
 }
 
+impl std::fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionValue::Bool(b) => write!(f, "{b}"),
+            OptionValue::Number(n) => write!(f, "{n}"),
+            OptionValue::Text(t) => write!(f, "{t}"),
+            OptionValue::List(items) => write!(f, "[{}]", items.join(", ")),
+        }
+    }
+}
+
 /// Values by option name.
 pub type OptionValues = BTreeMap<String, OptionValue>;
+
+/// `values` in one line, as results state what they ran with: `coverage = 0.1, z = 3`.
+pub fn summary(values: &OptionValues) -> String {
+    let set: Vec<String> = values
+        .iter()
+        .map(|(name, v)| format!("{name} = {v}"))
+        .collect();
+    set.join(", ")
+}
 
 /// Why a set of option values was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -283,6 +303,25 @@ pub fn resolve(specs: &[OptionSpec], given: &OptionValues) -> Result<OptionValue
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_names_each_value() {
+        let values = OptionValues::from([
+            ("z".to_owned(), OptionValue::Number(3.0)),
+            ("coverage".to_owned(), OptionValue::Number(0.1)),
+            (
+                "index".to_owned(),
+                OptionValue::List(vec!["pa".into(), "abs".into()]),
+            ),
+            ("exact".to_owned(), OptionValue::Bool(false)),
+            ("format".to_owned(), OptionValue::Text("json".into())),
+        ]);
+        assert_eq!(
+            summary(&values),
+            "coverage = 0.1, exact = false, format = json, index = [pa, abs], z = 3"
+        );
+        assert_eq!(summary(&OptionValues::new()), "");
+    }
 
     fn z() -> OptionSpec {
         OptionSpec::new(

@@ -298,9 +298,63 @@ fn check(queries: &[Query], limits: &InputLimits) -> Result<(), InputError> {
 }
 
 /// What is accepted but will not search as meant: under alphabet `all`, letters outside
-/// `ACGTN` (a protein, a GenBank paste with numbers and spaces), which no DNA k-mer holds. One
-/// line per query, the first [`WARNED_QUERIES`], then how many more.
-pub fn warnings(queries: &[Query], limits: &InputLimits) -> Vec<String> {
+/// `ACGTN` (a protein, a GenBank paste with numbers and spaces), which no DNA k-mer holds; and
+/// queries shorter than a chosen database's k-mers (`kmer_sizes`: its name and shortest k-mer),
+/// which find nothing there. One line per query and kind, the first [`WARNED_QUERIES`], then
+/// how many more.
+pub fn warnings(
+    queries: &[Query],
+    limits: &InputLimits,
+    kmer_sizes: &[(String, usize)],
+) -> Vec<String> {
+    let mut lines = unusual_letters(queries, limits);
+    lines.extend(too_short(queries, kmer_sizes));
+    lines
+}
+
+/// The first [`WARNED_QUERIES`] of `flagged` as lines, then how many more `what`.
+fn said<T>(flagged: &[T], line: impl Fn(&T) -> String, what: &str) -> Vec<String> {
+    let mut lines: Vec<String> = flagged.iter().take(WARNED_QUERIES).map(line).collect();
+    if flagged.len() > WARNED_QUERIES {
+        lines.push(format!(
+            "and {} more queries {what}",
+            flagged.len() - WARNED_QUERIES
+        ));
+    }
+    lines
+}
+
+fn too_short(queries: &[Query], kmer_sizes: &[(String, usize)]) -> Vec<String> {
+    let flagged: Vec<(&Query, Vec<&(String, usize)>)> = queries
+        .iter()
+        .map(|q| {
+            let len = q.seq.len();
+            (
+                q,
+                kmer_sizes
+                    .iter()
+                    .filter(|(_, k)| len < *k)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, short_for)| !short_for.is_empty())
+        .collect();
+    let line = |(q, short_for): &(&Query, Vec<&(String, usize)>)| {
+        let databases: Vec<String> = short_for
+            .iter()
+            .map(|(name, k)| format!("{name} ({k})"))
+            .collect();
+        format!(
+            "query '{}': {} letters, shorter than the k-mers of {}; nothing can be found there",
+            q.name,
+            q.seq.len(),
+            databases.join(", ")
+        )
+    };
+    said(&flagged, line, "too short for a database")
+}
+
+fn unusual_letters(queries: &[Query], limits: &InputLimits) -> Vec<String> {
     if limits.alphabet != Alphabet::All {
         return Vec::new();
     }
@@ -315,24 +369,14 @@ pub fn warnings(queries: &[Query], limits: &InputLimits) -> Vec<String> {
         .map(|q| (q, unusual(q)))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let mut lines: Vec<String> = flagged
-        .iter()
-        .take(WARNED_QUERIES)
-        .map(|(q, n)| {
-            format!(
-                "query '{}': {n} of {} letters are not A, C, G, T or N; k-mers holding them are never found",
-                q.name,
-                q.seq.len()
-            )
-        })
-        .collect();
-    if flagged.len() > WARNED_QUERIES {
-        lines.push(format!(
-            "and {} more queries with such letters",
-            flagged.len() - WARNED_QUERIES
-        ));
-    }
-    lines
+    let line = |(q, n): &(&Query, usize)| {
+        format!(
+            "query '{}': {n} of {} letters are not A, C, G, T or N; k-mers holding them are never found",
+            q.name,
+            q.seq.len()
+        )
+    };
+    said(&flagged, line, "with such letters")
 }
 
 /// Queries named one by one in [`warnings`].
@@ -437,15 +481,15 @@ mod tests {
     fn warns_of_letters_outside_acgtn_under_alphabet_all() {
         let read = |text: &str| parse_queries(text.as_bytes(), &InputLimits::default()).unwrap();
         let all = InputLimits::default();
-        assert!(warnings(&read(">a\nACGTNacgtn\n"), &all).is_empty());
+        assert!(warnings(&read(">a\nACGTNacgtn\n"), &all, &[]).is_empty());
         assert_eq!(
-            warnings(&read(">p\nMKVLAT\n>d\nACGT\n"), &all),
+            warnings(&read(">p\nMKVLAT\n>d\nACGT\n"), &all, &[]),
             [
                 "query 'p': 4 of 6 letters are not A, C, G, T or N; k-mers holding them are never found"
             ]
         );
         let many: String = (0..7).map(|i| format!(">q{i}\nXX!!12\n")).collect();
-        let lines = warnings(&read(&many), &all);
+        let lines = warnings(&read(&many), &all, &[]);
         assert_eq!(lines.len(), WARNED_QUERIES + 1);
         assert_eq!(
             lines[WARNED_QUERIES],
@@ -456,7 +500,32 @@ mod tests {
             alphabet: Alphabet::Amino,
             ..all
         };
-        assert!(warnings(&read(">p\nMKVLAT\n"), &amino).is_empty());
+        assert!(warnings(&read(">p\nMKVLAT\n"), &amino, &[]).is_empty());
+    }
+
+    #[test]
+    fn warns_of_queries_shorter_than_a_databases_kmers() {
+        let read = |text: &str| parse_queries(text.as_bytes(), &InputLimits::default()).unwrap();
+        let limits = InputLimits::default();
+        let sizes = [("survey".to_owned(), 28), ("ocean".to_owned(), 31)];
+        let queries = read(
+            ">long\nACGTACGTACGTACGTACGTACGTACGTACGTA\n>mid\nACGTACGTACGTACGTACGTACGTACGTA\n>short\nACGT\n",
+        );
+        assert_eq!(
+            warnings(&queries, &limits, &sizes),
+            [
+                "query 'mid': 29 letters, shorter than the k-mers of ocean (31); nothing can be found there",
+                "query 'short': 4 letters, shorter than the k-mers of survey (28), ocean (31); nothing can be found there",
+            ]
+        );
+        assert!(warnings(&queries, &limits, &[]).is_empty());
+        let many: String = (0..8).map(|i| format!(">q{i}\nACGT\n")).collect();
+        let lines = warnings(&read(&many), &limits, &sizes[..1]);
+        assert_eq!(lines.len(), WARNED_QUERIES + 1);
+        assert_eq!(
+            lines[WARNED_QUERIES],
+            "and 3 more queries too short for a database"
+        );
     }
 
     #[test]

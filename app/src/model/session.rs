@@ -244,7 +244,15 @@ impl Session {
     /// Drops every hit's per-k-mer values (the default answer: the table and figures need only
     /// the coverage and metadata).
     pub fn without_vectors(mut self) -> Session {
-        for result in self.pairs.iter_mut().filter_map(|p| p.result.as_mut()) {
+        self.pairs = self.pairs.into_iter().map(Pair::without_vectors).collect();
+        self
+    }
+}
+
+impl Pair {
+    /// Drops its hits' per-k-mer values (see [`Session::without_vectors`]).
+    pub fn without_vectors(mut self) -> Pair {
+        if let Some(result) = self.result.as_mut() {
             result
                 .hits
                 .iter_mut()

@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Error;
@@ -22,6 +23,8 @@ pub struct SubIndex {
     hash: HashInfo,
     repartition: Repartition,
     matrices: Vec<Matrix>,
+    /// Measured once: the files do not change while open.
+    occupancy: OnceLock<f64>,
 }
 
 /// K-mers per stretch of a query looked up at once (its rows: `STRETCH × bytes per row`).
@@ -110,6 +113,7 @@ impl SubIndex {
             hash,
             repartition,
             matrices,
+            occupancy: OnceLock::new(),
         })
     }
 
@@ -147,6 +151,10 @@ impl SubIndex {
     /// [`OCCUPANCY_ROWS`] rows at the start of every partition (hashes spread s-mers
     /// uniformly over rows, so these stand for all).
     pub fn occupancy(&self) -> f64 {
+        *self.occupancy.get_or_init(|| self.measure_occupancy())
+    }
+
+    fn measure_occupancy(&self) -> f64 {
         let (samples, bw) = (self.entry.nb_samples, self.entry.bw);
         let (mut filled, mut cells) = (0u64, 0u64);
         for matrix in &self.matrices {

@@ -189,8 +189,8 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         let limits = state.settings.input;
         (queries(body.fastx.as_bytes(), &limits)?, limits, chosen)
     };
-    let warnings = warnings(&queries, &limits);
     let runs = engine.check(chosen)?;
+    let warnings = warnings(&queries, &limits, &engine.kmer_sizes(&runs).await);
     let session = state.jobs.submit(queries, runs).await?;
     Ok((
         StatusCode::ACCEPTED,

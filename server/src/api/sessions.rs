@@ -2,13 +2,14 @@
 //! `?vectors=true`, or Arrow IPC, complete, when asked with
 //! `Accept: application/vnd.apache.arrow.stream`), `DELETE` (cancels the job),
 //! `GET /api/sessions/{id}/hit?query=&database=&index=&id=` (one hit with its values),
+//! `GET /api/sessions/{id}/pairs?positions=` (some pairs, as a progress event names them),
 //! `GET /api/sessions/{id}/events` (progress as server-sent events) and
 //! `GET /api/sessions/{id}/download` (ZIP).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::api::{ErrorBody, PairProgress, ProgressEvent};
+use app::api::{ErrorBody, PairProgress, PositionedPair, ProgressEvent, parse_positions};
 use app::model::session::{Hit, PairState, Session, Status};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -24,7 +25,7 @@ use utoipa_axum::routes;
 use super::error::ApiError;
 use super::openapi::KMVIZ;
 use super::{AppState, streamed};
-use crate::export::Archive;
+use crate::export::{Archive, ExportError};
 use crate::jobs::Watch;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(session, cancel))
         .routes(routes!(hit))
+        .routes(routes!(pairs))
         .routes(routes!(events))
         .routes(routes!(download))
 }
@@ -81,29 +83,83 @@ async fn session(
     Ok(session_json(session, asked.vectors, accepts_gzip(&headers)))
 }
 
-/// `session` as JSON, with the per-k-mer values or without; gzipped (fastest level) as it is
-/// written when `gzip`, so that compressing it holds no async worker either.
+/// `session` as JSON, with the per-k-mer values or without.
 fn session_json(session: Arc<Session>, vectors: bool, gzip: bool) -> Response {
-    let encoding = gzip.then(|| (header::CONTENT_ENCODING, "gzip".to_owned()));
-    streamed("application/json", encoding, move |out| {
-        let stripped;
-        let session = if vectors {
-            &*session
+    streamed("application/json", gzipped(gzip), move |out| {
+        if vectors {
+            write_json(out, gzip, &*session)
         } else {
-            stripped = Arc::unwrap_or_clone(session).without_vectors();
-            &stripped
-        };
-        if gzip {
-            // In large pieces: the compressor pays a fixed cost per write.
-            let out = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-            let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-            serde_json::to_writer(&mut out, &session)?;
-            out.into_inner().map_err(|e| e.into_error())?.finish()?;
-        } else {
-            serde_json::to_writer(out, &session)?;
+            write_json(out, gzip, &Arc::unwrap_or_clone(session).without_vectors())
         }
-        Ok(())
     })
+}
+
+/// The `Content-Encoding` of an answer written by [`write_json`].
+fn gzipped(gzip: bool) -> Option<(header::HeaderName, String)> {
+    gzip.then(|| (header::CONTENT_ENCODING, "gzip".to_owned()))
+}
+
+/// Writes `value` as JSON, gzipped (fastest level) when `gzip`: compressing as it is written,
+/// off the async workers (see [`streamed`]).
+fn write_json(
+    out: &mut dyn std::io::Write,
+    gzip: bool,
+    value: &impl serde::Serialize,
+) -> Result<(), ExportError> {
+    if gzip {
+        // In large pieces: the compressor pays a fixed cost per write.
+        let out = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+        serde_json::to_writer(&mut out, value)?;
+        out.into_inner().map_err(|e| e.into_error())?.finish()?;
+    } else {
+        serde_json::to_writer(out, value)?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct PairsQuery {
+    /// Positions in the session's `pairs`, runs as `a-b`: `0-3,7`.
+    positions: String,
+}
+
+/// Some pairs of a session by position, with their results (hits without their per-k-mer values): what a progress event said changed
+#[utoipa::path(get, path = "/api/sessions/{id}/pairs", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session"), PairsQuery),
+    responses(
+        (status = 200, description = "the pairs, in the order asked", body = Vec<PositionedPair>),
+        (status = 400, description = "a malformed position, or one the session does not have", body = ErrorBody),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
+async fn pairs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(asked): Query<PairsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let positions = parse_positions(&asked.positions)
+        .map_err(|e| ApiError::bad_request(format!("positions: {e}")))?;
+    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
+    let count = session.pairs.len();
+    if let Some(beyond) = positions.iter().find(|&&p| p >= count) {
+        return Err(ApiError::bad_request(format!(
+            "positions: session '{id}' has {count} pairs, numbered from 0; there is no {beyond}"
+        )));
+    }
+    let gzip = accepts_gzip(&headers);
+    Ok(streamed("application/json", gzipped(gzip), move |out| {
+        let pairs: Vec<PositionedPair> = positions
+            .into_iter()
+            .map(|position| PositionedPair {
+                position,
+                pair: session.pairs[position].clone().without_vectors(),
+            })
+            .collect();
+        write_json(out, gzip, &pairs)
+    }))
 }
 
 /// Whether `Accept-Encoding` takes gzip (`gzip` or `*`, not at `q=0`).
@@ -238,42 +294,39 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = state.jobs.watch(&id).await?.ok_or_else(|| unknown(&id))?;
     let jobs = state.jobs.clone();
-    // Each step sends what changed since the last; after the job ends, one last `end` event.
-    let stream =
-        futures_util::stream::unfold((Some(watch), Vec::new()), move |(step, mut sent)| {
+    // Each step sends what changed since the last (at once: the next change is awaited after
+    // the event is out); after the job ends, one last `end` event.
+    let stream = futures_util::stream::unfold(
+        (Some(watch), Vec::new(), false),
+        move |(step, mut sent, wait)| {
             let jobs = jobs.clone();
             let id = id.clone();
             async move {
-                match step? {
+                let mut receiver = match step? {
                     Watch::Finished(session) => {
-                        Some((Ok(progress_event(&session, &mut sent)), (None, sent)))
+                        let event = progress_event(&session, &mut sent);
+                        return Some((Ok(event), (None, sent, false)));
                     }
-                    Watch::Running(mut receiver) => {
-                        // Read in place: a session may hold many hits.
-                        let (event, running) = {
-                            let now = receiver.borrow_and_update();
-                            (
-                                progress_event(&now, &mut sent),
-                                now.status == Status::Running,
-                            )
-                        };
-                        if !running {
-                            return Some((Ok(event), (None, sent)));
-                        }
-                        let next = if receiver.changed().await.is_ok() {
-                            Some(Watch::Running(receiver))
-                        } else {
-                            // The job ended: its final state is in the store.
-                            match jobs.get(&id).await {
-                                Ok(Some(session)) => Some(Watch::Finished(session)),
-                                _ => None,
-                            }
-                        };
-                        Some((Ok(event), (next, sent)))
-                    }
+                    Watch::Running(receiver) => receiver,
+                };
+                if wait && receiver.changed().await.is_err() {
+                    // The job ended: its final state is in the store.
+                    let session = jobs.get(&id).await.ok().flatten()?;
+                    return Some((Ok(progress_event(&session, &mut sent)), (None, sent, false)));
                 }
+                // Read in place: a session may hold many hits.
+                let (event, running) = {
+                    let now = receiver.borrow_and_update();
+                    (
+                        progress_event(&now, &mut sent),
+                        now.status == Status::Running,
+                    )
+                };
+                let next = running.then_some(Watch::Running(receiver));
+                Some((Ok(event), (next, sent, true)))
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 

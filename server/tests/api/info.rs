@@ -35,6 +35,7 @@ async fn the_openapi_document_lists_every_route_and_info_describes_the_databases
             "/api/query/{db}",
             "/api/sessions/{id}",
             "/api/sessions/{id}/hit",
+            "/api/sessions/{id}/pairs",
             "/api/sessions/{id}/events",
             "/api/sessions/{id}/download",
             "/api/sessions/{id}/tabs/{plugin}",

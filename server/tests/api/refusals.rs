@@ -90,15 +90,29 @@ async fn every_refusal_names_what_is_wrong() {
     );
 
     // Letters outside ACGTN are accepted under alphabet `all`, and said.
-    let protein = ">p\nMKVLATGGLLAAC\n";
+    let protein = format!(">p\n{}M\n", "MKVLATGGLLAAC".repeat(3));
     let (status, body) = submit(&server, json!({"fastx": protein, "databases": ["tsv"]})).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(
         body["warnings"],
         json!([
-            "query 'p': 6 of 13 letters are not A, C, G, T or N; k-mers holding them are never found"
+            "query 'p': 19 of 40 letters are not A, C, G, T or N; k-mers holding them are never found"
         ])
     );
+    // So are queries shorter than the k-mers (s + z) of the options chosen.
+    let short = ">s\nACGTACGTACGTACGTACGTACGTAC\n";
+    let chosen =
+        |z: u32| json!({"fastx": short, "databases": [{"name": "tsv", "options": {"z": z}}]});
+    let (status, body) = submit(&server, chosen(2)).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["warnings"],
+        json!([
+            "query 's': 26 letters, shorter than the k-mers of tsv (27); nothing can be found there"
+        ])
+    );
+    let (_, body) = submit(&server, chosen(1)).await;
+    assert!(body.get("warnings").is_none(), "{body}");
     let (_, clean) = submit(&server, json!({"fastx": one, "databases": ["tsv"]})).await;
     assert!(clean.get("warnings").is_none(), "{clean}");
 

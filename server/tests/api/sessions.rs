@@ -2,11 +2,16 @@
 //! 0.8's form, streamed as Arrow, followed as events.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::StringArray;
 use arrow_schema::DataType;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use crate::common::{self, Server, contract, get_json, records};
 use crate::support::*;
@@ -78,6 +83,145 @@ async fn cancel_then_restart_keeps_sessions_and_marks_interrupted_jobs() {
     );
 }
 
+/// A kmindex-server that describes the fixture index but answers each query only when the test
+/// releases it (a permit of the returned gate), with an error.
+async fn gated_kmindex_server() -> (u16, Arc<Semaphore>) {
+    let real = common::spawn_kmindex_server().await;
+    let gate = Arc::new(Semaphore::new(0));
+    let answer = {
+        let gate = gate.clone();
+        move |request: axum::extract::Request| {
+            let gate = gate.clone();
+            async move {
+                let path = request.uri().path().to_owned();
+                if path.starts_with("/kmindex/infos") {
+                    let infos = reqwest::get(format!("http://{real}{path}")).await.unwrap();
+                    let body = infos.text().await.unwrap();
+                    return ([(CONTENT_TYPE, "application/json")], body).into_response();
+                }
+                gate.acquire().await.unwrap().forget();
+                (StatusCode::INTERNAL_SERVER_ERROR, "released").into_response()
+            }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let router = axum::Router::new().fallback(answer);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (port, gate)
+}
+
+/// Reads `events` until `wanted` is in what came (kept in `seen`); false after 10 s without.
+async fn read_until(events: &mut reqwest::Response, seen: &mut String, wanted: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(wanted) {
+        match tokio::time::timeout_at(deadline, events.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_say_each_change_as_it_happens() {
+    let (port, gate) = gated_kmindex_server().await;
+    let extra = remote_database("gated", port) + "\n[engine]\ntimeout = 600\n";
+    let (server, _dir) = instance("events", &extra);
+    let (text, _) = fasta(2, 0);
+    let body = json!({"fastx": text, "databases": ["gated"]});
+    let (_, submitted) = submit(&server, body).await;
+    let id = submitted["session"].as_str().unwrap();
+    let url = server.url(&format!("/api/sessions/{id}/events"));
+    let mut events = client().get(url).send().await.unwrap();
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut events, &mut seen, "\"finished\":0").await,
+        "{seen}"
+    );
+    // One query answered: its failure is said then, not when something else changes.
+    gate.add_permits(1);
+    let said = read_until(&mut events, &mut seen, "\"failed\":1").await;
+    assert!(said, "no event for the failed pair: {seen}");
+    assert!(!seen.contains("event: end"));
+    gate.add_permits(1);
+    assert!(
+        read_until(&mut events, &mut seen, "event: end").await,
+        "{seen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairs_are_read_by_position() {
+    let (server, _dir) = instance("pairs", "");
+    let (text, _) = fasta(3, 0);
+    let body = json!({"fastx": text, "databases": ["tsv", "sqlite"]});
+    let (_, submitted) = submit(&server, body).await;
+    let id = submitted["session"].as_str().unwrap();
+    let session = server.finished(id).await;
+    let url =
+        |positions: &str| server.url(&format!("/api/sessions/{id}/pairs?positions={positions}"));
+    // In the order asked, as the session has them (hits without their per-k-mer values).
+    let (status, pairs) = get_json(&url("4,0-1")).await;
+    assert_eq!(status, 200, "{pairs}");
+    let expected: Vec<Value> = [4, 0, 1]
+        .map(|p| json!({"position": p, "pair": session["pairs"][p]}))
+        .to_vec();
+    assert_eq!(pairs, Value::Array(expected));
+    contract::<Vec<app::api::PositionedPair>>(&pairs);
+    for (positions, error) in [
+        (
+            "x",
+            "positions: 'x' is neither a position nor a run like 3-7".to_owned(),
+        ),
+        (
+            "2-6",
+            format!("positions: session '{id}' has 6 pairs, numbered from 0; there is no 6"),
+        ),
+    ] {
+        let (status, body) = get_json(&url(positions)).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"], error);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_database_leaves_slots_to_the_others() {
+    // Two slots: the silent server's pairs, first of each query, may hold one, never both.
+    let extra =
+        remote_database("silent", silent_server()) + "\n[engine]\ntimeout = 600\nconcurrency = 2\n";
+    let (server, _dir) = instance("fair", &extra);
+    let (text, _) = fasta(4, 0);
+    let body = json!({"fastx": text, "databases": ["silent", "tsv"]});
+    let (_, submitted) = submit(&server, body).await;
+    let id = submitted["session"].as_str().unwrap().to_owned();
+    let states = |session: &Value, database: &str| -> Vec<String> {
+        session["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["database"] == database)
+            .map(|p| p["state"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut session = Value::Null;
+    for _ in 0..300 {
+        (_, session) = get_json(&server.url(&format!("/api/sessions/{id}"))).await;
+        if states(&session, "tsv").iter().all(|s| s == "done") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(states(&session, "tsv"), ["done"; 4], "{session}");
+    assert_eq!(states(&session, "silent"), ["pending"; 4]);
+    let response = client()
+        .delete(server.url(&format!("/api/sessions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
     let (server, _dir) = instance("zip", "");
@@ -110,6 +254,21 @@ async fn downloads_hold_one_tsv_per_pair_with_distinct_names() {
             "q_1__tsv.tsv",
             "session.json",
         ])
+    );
+    // The README states the options each database ran with (defaults included).
+    let stated = |database: &str| {
+        let line = format!("- `{database}`: ");
+        files["README.md"]
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .unwrap_or_else(|| panic!("no options for {database}: {}", files["README.md"]))
+            .to_owned()
+    };
+    assert!(stated("sqlite").split(", ").any(|o| o == "z = 3"));
+    let defaults = stated("tsv");
+    assert!(
+        defaults.contains("z = ") && !defaults.contains("z = 3"),
+        "{defaults}"
     );
     // The file holds everything, the per-k-mer values included.
     let stored: Value = serde_json::from_str(&files["session.json"]).unwrap();
