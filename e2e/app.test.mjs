@@ -98,9 +98,17 @@ try {
     await box.fill("XX!!12");
     assert.match(await page.locator(".sidebar .warnings").textContent(),
       /^query '[^']*': 6 of 6 letters are not A, C, G, T or N/);
-    await box.fill(">p\nMKVLAT\n>d\nACGTN\n");
+    await box.fill(`>p\n${"MKVLAT".repeat(10)}\n>d\n${"ACGTN".repeat(12)}\n`);
     assert.deepEqual(await page.locator(".sidebar .warnings li").allTextContents(),
-      ["query 'p': 4 of 6 letters are not A, C, G, T or N; k-mers holding them are never found"]);
+      ["query 'p': 40 of 60 letters are not A, C, G, T or N; k-mers holding them are never found"]);
+    // So are queries shorter than the chosen database's k-mers (s + z, from /api/info).
+    const info = await (await fetch(`${base}/api/info`)).json();
+    const survey = info.databases.find((d) => d.name === "survey");
+    const z = survey.options.find((o) => o.name === "z");
+    const k = Math.min(...survey.indexes.map((i) => i.smer_size)) + (z.value ?? z.default);
+    await box.fill(`>s\n${"ACGT".repeat(20).slice(0, k - 1)}\n>ok\n${"ACGT".repeat(20).slice(0, k)}\n`);
+    assert.deepEqual(await page.locator(".sidebar .warnings li").allTextContents(),
+      [`query 's': ${k - 1} letters, shorter than the k-mers of survey (${k}); nothing can be found there`]);
   });
 
   await step("tries-the-example", async () => {
@@ -122,6 +130,14 @@ try {
     await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
     await page.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
     assert.equal(await page.locator(".progress .count").textContent(), "8/8 done");
+    // The options the search ran with are stated, as the session holds them.
+    const id = page.url().split("/s/")[1];
+    const run = (await (await fetch(`${base}/api/sessions/${id}`)).json()).databases[0];
+    const stated = await page.locator(`.options li[data-database="${run.name}"]`).textContent();
+    for (const [name, value] of Object.entries(run.options)) {
+      const shown = Array.isArray(value) ? `[${value.join(", ")}]` : String(value);
+      assert.ok(stated.includes(`${name} = ${shown}`), `${stated} lacks ${name} = ${shown}`);
+    }
     await until("the table's rows", async () => (await rows.count()) > 10);
     total = Number((await count()).match(/^\d+ of (\d+) samples/)[1]);
   });
@@ -144,10 +160,18 @@ try {
     await where.press("Enter");
     assert.match(await table.locator(".filter-error").textContent(),
       /^at character 1: no column 'Tmp'; the columns are: ID, index, CovXK/);
+    // An expression that cannot be read keeps the rows of the last one that could.
+    assert.ok((await count()).startsWith(`${total} of`), await count());
+    // Filters apply as you type (no Enter).
     await where.fill("Temp > 26 AND biome = 'Trades'");
-    await where.press("Enter");
     await table.locator(".filter-error").waitFor({ state: "detached" });
     await until("the filtered count", async () => !(await count()).startsWith(`${total} of`));
+    const narrowed = await count();
+    await where.fill("Temp > 26 AND biome = 'Trades' AND");
+    await table.locator(".filter-error").waitFor();
+    assert.equal(await count(), narrowed);
+    await where.fill("Temp > 26 AND biome = 'Trades'");
+    await table.locator(".filter-error").waitFor({ state: "detached" });
     const n = await rows.count();
     assert.ok(n > 0);
     const temps = (await column(TEMP)).map(Number);
@@ -163,13 +187,13 @@ try {
   });
 
   await step("filters-a-column", async () => {
+    // As you type, too.
     await table.locator('input[aria-label="Temp at least"]').fill("25");
-    await table.locator('input[aria-label="Temp at least"]').press("Enter");
     await table.locator('input[aria-label="Biome contains"]').fill("trad");
-    await table.locator('input[aria-label="Biome contains"]').press("Enter");
-    await until("the column filters", async () => !(await count()).startsWith(`${total} of`));
+    // Each box applies once typing pauses in it.
+    await until("both column filters", async () => !(await count()).startsWith(`${total} of`) &&
+      (await column(BIOME)).every((b) => b === "Trades"));
     assert.ok((await column(TEMP)).map(Number).every((t) => t >= 25));
-    assert.ok((await column(BIOME)).every((b) => b === "Trades"));
   });
 
   await step("exports-csv", async () => {
@@ -191,26 +215,38 @@ try {
     const drawn = await traces("plot");
     assert.ok(drawn.every((t) => t.type === "scatter" && t.name.startsWith("Biome=")), JSON.stringify(drawn));
     assert.equal(drawn.reduce((sum, t) => sum + t.points, 0), shown);
-    // Clearing the table's filters redraws the plot with every row.
+    assert.equal(await pageOf("plot").locator(".narrowed").textContent(),
+      `${shown} of ${total} samples (the table's filters)`);
+    // Clearing the table's filters (all at once) redraws the plot with every row.
     await page.locator('.tab[data-tab="table"]').click();
-    for (const label of ["Temp at least", "Biome contains"]) {
-      await table.locator(`input[aria-label="${label}"]`).fill("");
-      await table.locator(`input[aria-label="${label}"]`).press("Enter");
-    }
+    await table.locator(".clear-filters").click();
     await until("the whole table", async () => (await count()).startsWith(`${total} of`));
+    for (const label of ["Temp at least", "Biome contains"]) {
+      assert.equal(await table.locator(`input[aria-label="${label}"]`).inputValue(), "");
+    }
+    assert.equal(await table.locator(".clear-filters").count(), 0);
     await page.locator('.tab[data-tab="plot"]').click();
     await until("every point", async () => (await traces("plot")).reduce((sum, t) => sum + t.points, 0) === total);
+    assert.equal(await pageOf("plot").locator(".narrowed").count(), 0);
   });
 
   await step("plot-controls", async () => {
     const plot = pageOf("plot");
+    const preset = plot.locator(".preset select");
     await plot.locator(".column-colour select").selectOption("Layer");
     await until("one trace per layer", async () => (await traces("plot"))[0]?.name.startsWith("Layer="));
     const names = (await traces("plot")).map((t) => t.name);
     assert.ok(names.length > 1 && names.every((n) => n.startsWith("Layer=")), names.join());
+    // Edited, the figure is no longer the preset: none is named.
+    assert.equal(await preset.inputValue(), "");
+    // Boxes of a numeric X would be slivers: they group by the colour's category instead.
+    await plot.locator(".kind select").selectOption("Box");
+    await until("boxes by layer", async () => (await traces("plot")).every((t) => t.type === "box"));
+    assert.equal(await plot.locator(".column-x select").inputValue(), "Layer");
     // Another preset of the database.
-    await plot.locator(".preset select").selectOption("abundance by layer");
+    await preset.selectOption("abundance by layer");
     await until("boxes", async () => (await traces("plot")).every((t) => t.type === "box"));
+    assert.equal(await preset.inputValue(), "abundance by layer");
     await plot.locator(".kind select").selectOption("Violin");
     await until("violins", async () => (await traces("plot")).every((t) => t.type === "violin"));
     await plot.locator(".kind select").selectOption("Parallel coordinates");
@@ -267,7 +303,22 @@ try {
     await until("the map", async () => (await traces("map")).length > 0, 30000);
     assert.deepEqual((await traces("map")).map((t) => t.type), ["scattergeo"]);
     // The demo's map preset: coloured by CovXK, titled.
-    assert.equal(await pageOf("map").locator(".figure").evaluate((div) => div.layout.title.text), "Where the query is found");
+    const map = pageOf("map");
+    const figure = () => map.locator(".figure").evaluate((div) => ({ data: div.data, layout: div.layout }));
+    assert.equal((await figure()).layout.title.text, "Where the query is found");
+    // Hover names the sample and the value its colour stands for; the scale can change.
+    assert.match((await figure()).data[0].hovertext[0], /^[^<]+<br>CovXK: [\d.]+(<br>|$)/);
+    await map.locator(".color-scale select").selectOption("Plasma");
+    await until("the Plasma scale", async () => (await figure()).layout.coloraxis.colorscale === "Plasma");
+    // Labels, symbols and opacity, as kmviz 0.8's map had.
+    await map.locator(".column-label select").selectOption("ID");
+    await until("labels", async () => (await figure()).data[0].mode === "markers+text");
+    await map.locator(".column-symbol select").selectOption("Layer");
+    await until("a symbol per layer", async () => new Set((await figure()).data.map((t) => t.marker.symbol)).size > 1);
+    await map.locator(".opacity input").fill("0.5");
+    await until("half opaque", async () => (await figure()).data.every((t) => t.marker.opacity === 0.5));
+    await map.locator(".column-symbol select").selectOption("");
+    await map.locator(".column-label select").selectOption("");
     await pageOf("map").locator(".column-colour select").selectOption("Layer");
     await until("one trace per layer", async () => (await traces("map")).length > 1);
     await pageOf("map").locator(".projection select").selectOption("orthographic");
@@ -312,13 +363,71 @@ try {
     await first.click();
     const view = pageOf("sequence").locator(`.sequence[data-sample="${id}"]`);
     await view.waitFor();
-    // One shaded letter per base of the query; the chart per base, then per k-mer.
+    // The query's letters in lines of 60 with their first position, shaded by coverage.
     const query = queries.split(">")[1].split("\n").slice(1).join("");
-    assert.equal(await view.locator(".letters .base").count(), query.length);
-    assert.equal(await view.locator("svg.coverage").getAttribute("data-positions"), String(query.length));
+    assert.equal((await view.locator(".letters .bases").allTextContents()).join(""), query);
+    assert.deepEqual(await view.locator(".letters .at").allTextContents(),
+      Array.from({ length: Math.ceil(query.length / 60) }, (_, i) => String(i * 60 + 1)));
+    // A step chart per base with a position axis and a range slider to zoom; then per k-mer.
+    const chart = () => view.locator(".figure").evaluate((div) => ({
+      points: (div.data ?? []).map((t) => t.x.length), names: (div.data ?? []).map((t) => t.name),
+      axis: div.layout?.xaxis?.title?.text, slider: div.layout?.xaxis?.rangeslider?.visible }));
+    await until("the chart per base", async () => (await chart()).points[0] === query.length, 30000);
+    assert.deepEqual(await chart(), { points: [query.length], names: [id], axis: "position in the query", slider: true });
+    assert.equal(await view.locator(".rangeslider-container").count(), 1);
     await view.locator('input[value="kmer"]').check();
-    await until("the k-mer chart", async () =>
-      (await view.locator("svg.coverage").getAttribute("data-positions")) === String(query.length - 28 + 1));
+    await until("the k-mer chart", async () => (await chart()).points[0] === query.length - 28 + 1);
+    assert.equal((await chart()).axis, "k-mer start in the query");
+    // Zooming in on a stretch: the chart's range follows.
+    await view.locator(".figure").evaluate((div) => Plotly.relayout(div, { "xaxis.range": [100, 200] }));
+    assert.deepEqual(await view.locator(".figure").evaluate((div) => div.layout.xaxis.range), [100, 200]);
+  });
+
+  await step("compares-samples", async () => {
+    // The picker offers the pair's samples by ID, best first; picked ones are drawn together.
+    const sequence = pageOf("sequence");
+    const offered = await sequence.locator("datalist option").evaluateAll((o) => o.map((e) => e.value));
+    assert.ok(offered.length > 3, offered.join(","));
+    const first = await sequence.locator(".sequence").getAttribute("data-sample");
+    const others = offered.filter((o) => o !== first).slice(0, 2);
+    for (const other of others) {
+      await sequence.locator(".sample-picker input").fill(other);
+      await sequence.locator(".sample-picker input").press("Enter");
+    }
+    await sequence.locator('.sequence[data-samples="3"]').waitFor();
+    const names = () => sequence.locator(".figure").evaluate((div) => (div.data ?? []).map((t) => t.name));
+    await until("three tracks", async () => (await names()).length === 3);
+    assert.deepEqual(await names(), [first, ...others]);
+    assert.deepEqual(await sequence.locator(".samples li").allTextContents(), [first, ...others].map((n) => `${n}✕`));
+    // Removed, a sample leaves the chart.
+    await sequence.locator(`.samples button[aria-label="Remove ${others[0]}"]`).click();
+    await until("two tracks", async () => (await names()).length === 2);
+    assert.deepEqual(await names(), [first, others[1]]);
+  });
+
+  await step("works-by-keyboard", async () => {
+    await page.locator('.tab[data-tab="table"]').click();
+    // A focused header sorts on Enter, as a click does.
+    const covxk = table.locator('th[data-column="CovXK"]');
+    await covxk.focus();
+    await page.keyboard.press("Enter");
+    await until("ascending CovXK", async () => (await covxk.getAttribute("aria-sort")) === "ascending");
+    const values = (await column(3)).map(Number);
+    assert.deepEqual(values, [...values].sort((a, b) => a - b));
+    // A focused row opens its sample in Sequence on Enter.
+    const second = rows.nth(1);
+    const id = await second.locator("td").first().textContent();
+    await second.focus();
+    await page.keyboard.press("Enter");
+    await pageOf("sequence").locator(`.sequence[data-sample="${id}"]`).waitFor();
+    assert.equal(await page.locator('.tab[data-tab="sequence"]').getAttribute("aria-pressed"), "true");
+    // Back to the table sorted as before: Temp, descending.
+    await page.locator('.tab[data-tab="table"]').click();
+    const temp = table.locator('th[data-column="Temp"]');
+    await temp.focus();
+    await page.keyboard.press("Enter");
+    await page.keyboard.press(" ");
+    await until("descending Temp", async () => (await temp.getAttribute("aria-sort")) === "descending");
   });
 
   await step("switches-query", async () => {
@@ -341,6 +450,31 @@ try {
     await north.fill("");
     await north.press("Enter");
     await until("the polar diatom's rows", async () => (await count()).startsWith(`${all} of`));
+  });
+
+  await step("shows-the-overview", async () => {
+    // Every pair at once: its state, samples found and best sample; sortable; a click shows it.
+    await page.locator('.tab[data-tab="overview"]').click();
+    const overview = pageOf("overview");
+    const pairs = overview.locator("table.hits tbody tr[data-row]");
+    const cells = (n) => overview.locator(`table.hits tbody tr[data-row] td:nth-child(${n})`).allTextContents();
+    await until("a row per pair", async () => (await pairs.count()) === 8);
+    assert.deepEqual(await cells(3), Array(8).fill("done"));
+    assert.ok((await cells(1)).includes("absent"));
+    const best = overview.locator('th[data-column="best CovXK"]');
+    await best.click();
+    await best.click();
+    await until("the best first", async () => (await best.getAttribute("aria-sort")) === "descending");
+    const values = (await cells(5)).filter((v) => v !== "").map(Number);
+    assert.ok(values.length > 3);
+    assert.deepEqual(values, [...values].sort((a, b) => b - a));
+    const [query] = await cells(1);
+    const [sample] = await cells(6);
+    await pairs.first().click();
+    assert.equal(await page.locator('.tab[data-tab="table"]').getAttribute("aria-pressed"), "true");
+    assert.equal(await page.locator("select.query").inputValue(), query);
+    assert.ok((await column(1)).includes(sample), `${sample} is not in ${query}'s table`);
+    await page.locator("select.query").selectOption("polar_diatom");
   });
 
   let sessionUrl;
@@ -409,11 +543,12 @@ try {
   });
 
   await step("cancels-and-counts", async () => {
-    // A kmindex-server that describes the demo's index and never answers a query: its pairs
-    // stay pending until cancelled, while the local database's are done (a slot each: the
-    // stalled pairs would otherwise hold them all).
+    // A kmindex-server that describes the demo's index and answers a query only when told
+    // to, with an error: its pairs stay pending, while the local database's are done (a slot
+    // each: the stalled pairs would otherwise hold them all).
+    const held = [];
     const stalled = createServer(async (request, response) => {
-      if (!request.url.startsWith("/kmindex/infos")) return;
+      if (!request.url.startsWith("/kmindex/infos")) return held.push(response);
       const infos = await fetch(`${base}${request.url}`);
       response.writeHead(infos.status, { "content-type": "application/json" });
       response.end(await infos.text());
@@ -423,6 +558,13 @@ try {
       join(data, "metadata.tsv"), "[engine]\ntimeout = 600\nconcurrency = 16\n");
 
     const server = await startServer(config);
+    // What the page asks of the session while following it.
+    const asked = [];
+    const listen = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith("/api/sessions/") && r.method() === "GET") asked.push(u.pathname + u.search);
+    };
+    page.on("request", listen);
     try {
       await page.goto(server.base);
       await page.locator(".sidebar textarea").fill(queries);
@@ -435,15 +577,42 @@ try {
         const id = page.url().split("/s/")[1];
         const session = await (await fetch(`${server.base}/api/sessions/${id}`)).json();
         const states = session.pairs.map((p) => `${p.query}/${p.database}: ${p.state}`).join(", ");
-        throw new Error(`${e.message}; the page: ${await page.locator(".progress").textContent()}; ${states}`);
+        throw new Error(`${e.message}; the page: ${await page.locator(".progress").textContent()}; ${states}; asked: ${asked.join(" ")}`);
       }
+      // A local pair's column filter outlives the redraw of a progress event.
+      await page.locator('.tab[data-tab="table"]').click();
+      const biome = table.locator('input[aria-label="Biome contains"]');
+      await biome.fill("trad");
+      await biome.press("Enter");
+      await until("the column filter", async () => !/^(\d+) of \1 /.test(await count()));
+      const filtered = await count();
+      await until("a held query", async () => held.length > 0);
+      held.shift().writeHead(500).end("no");
+      await page.locator(".progress .failed").waitFor();
+      assert.equal(await biome.inputValue(), "trad");
+      assert.equal(await count(), filtered);
+      assert.ok((await column(BIOME)).every((b) => b === "Trades"));
+
       await page.locator(".progress .cancel").click();
       await page.locator('.progress[data-status="cancelled"]').waitFor();
-      // What ended: 8 done, 8 cancelled (it said "16/16 done").
+      // What ended: 8 done, 1 failed, 7 cancelled (it said "16/16 done").
       assert.equal(await page.locator(".progress .count").textContent(), "8/16 done");
-      assert.equal(await page.locator(".progress .cancelled").textContent(), ", 8 cancelled");
+      assert.equal(await page.locator(".progress .failed").textContent(), ", 1 failed");
+      assert.equal(await page.locator(".progress .cancelled").textContent(), ", 7 cancelled");
       assert.equal(await page.locator(".progress .cancel").count(), 0);
+      // The session was read whole once; then each progress event brought only the pairs it
+      // said were done (those the first read lacked), each once.
+      const id = page.url().split("/s/")[1];
+      assert.equal(asked.filter((a) => a === `/api/sessions/${id}`).length, 1, asked.join(" "));
+      const positions = asked.filter((a) => a.startsWith(`/api/sessions/${id}/pairs?`))
+        .flatMap((a) => new URLSearchParams(a.split("?")[1]).get("positions").split(","))
+        .flatMap((run) => { const [a, b = a] = run.split("-").map(Number); return Array.from({ length: b - a + 1 }, (_, i) => a + i); });
+      const session = await (await fetch(`${server.base}/api/sessions/${id}`)).json();
+      const done = session.pairs.flatMap((p, i) => (p.state === "done" ? [i] : []));
+      assert.equal(new Set(positions).size, positions.length, asked.join(" "));
+      assert.ok(positions.every((p) => done.includes(p)), `${positions} of ${done}`);
     } finally {
+      page.off("request", listen);
       server.server.kill();
       stalled.closeAllConnections();
       stalled.close();
@@ -465,6 +634,73 @@ try {
     writeFileSync(broken, "{\"id\": 3}");
     await page.locator(".session-file input").setInputFiles(broken);
     assert.match(await page.locator(".sidebar .error").textContent(), /^broken\.json: not a kmviz session\.json \(/);
+  });
+
+  await step("shows-a-100-kb-query", async () => {
+    // A 100 kb query and twelve samples, each covered in one stretch of its own: the chart and the
+    // letters go by runs of equal values, not by base.
+    const length = 100_000;
+    const session = syntheticSession(12);
+    const seq = "ACGTTGCA".repeat(length / 8);
+    const kmers = length - 28 + 1;
+    session.queries[0].seq = seq;
+    session.pairs[0].result.query_length = length;
+    session.pairs[0].result.hits.forEach((hit, i) => {
+      const start = 1 + i * 8000;
+      hit.kmers = [[0, start], [3, 1000 + i * 100], [0, kmers - start - 1000 - i * 100]];
+    });
+    const file = join(data, "long-session.json");
+    writeFileSync(file, JSON.stringify(session));
+    await page.goto(base);
+    await page.locator(".session-file input").setInputFiles(file);
+    await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
+    await page.locator('.tab[data-tab="table"]').click();
+    await rows.first().click();
+    const view = pageOf("sequence").locator(".sequence");
+    await view.waitFor();
+    const picker = pageOf("sequence").locator(".sample-picker input");
+    const shown = await view.getAttribute("data-sample");
+    const offered = await pageOf("sequence").locator("datalist option").evaluateAll((o) => o.map((e) => e.value));
+    for (const id of offered.filter((o) => o !== shown)) {
+      await picker.fill(id);
+      await picker.press("Enter");
+    }
+    await pageOf("sequence").locator('.sequence[data-samples="10"]').waitFor({ timeout: 30000 });
+    const drawn = () => view.locator(".figure").evaluate((div) => (div.data ?? []).map((t) => t.x.length));
+    await until("ten tracks", async () => (await drawn()).length === 10, 30000);
+    // A point a run of equal values (a stretch, its two edges, the rest), not one a base.
+    assert.ok((await drawn()).every((points) => points < 100), (await drawn()).join(","));
+    assert.equal((await view.locator(".letters .bases").allTextContents()).join(""), seq);
+    const elements = await view.locator(".letters span").count();
+    assert.ok(elements < 3 * Math.ceil(length / 60) + 100, `${elements} elements for the letters`);
+    // An eleventh sample is refused: ten are compared at most.
+    assert.equal(await pageOf("sequence").locator(".samples li").count(), 10);
+  });
+
+  await step("finds-a-query-among-many", async () => {
+    // Sixty queries: the picker is a search over their names, not a long drop-down list.
+    const session = syntheticSession(3);
+    const pair = session.pairs[0];
+    session.queries = Array.from({ length: 60 }, (_, i) => ({ name: `gene_${i}`, seq: session.queries[0].seq }));
+    session.pairs = session.queries.map((q, i) => ({ ...pair, query: q.name,
+      result: { ...pair.result, hits: pair.result.hits.slice(0, 1 + (i % 3)) } }));
+    const file = join(data, "batch-session.json");
+    writeFileSync(file, JSON.stringify(session));
+    await page.goto(base);
+    await page.locator(".session-file input").setInputFiles(file);
+    await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
+    assert.equal(await page.locator("select.query").count(), 0);
+    const search = page.locator("input.query-search");
+    assert.equal(await search.inputValue(), "gene_0");
+    assert.equal(await page.locator("#query-names option").count(), 60);
+    await page.locator('.tab[data-tab="table"]').click();
+    await search.fill("gene_41");
+    await search.press("Enter");
+    await until("gene_41's table", async () => (await count()) === "3 of 3 samples");
+    // A name no query has changes nothing.
+    await search.fill("gene_99");
+    await search.press("Enter");
+    assert.equal(await count(), "3 of 3 samples");
   });
 
   await step("draws-only-the-rows-in-view", async () => {
@@ -504,14 +740,44 @@ try {
     assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
   });
 
-  await step("narrow-screen", async () => {
-    await page.setViewportSize({ width: 700, height: 900 });
+  await step("has-no-serious-accessibility-violations", async () => {
+    await page.goto(sessionUrl);
+    await page.locator('.progress[data-status="done"]').waitFor();
+    await until("the table's rows", async () => (await rows.count()) > 10);
+    // Evaluated, not a <script>: the page's Content-Security-Policy refuses inline scripts.
+    await page.evaluate(readFileSync(join(import.meta.dirname, "node_modules/axe-core/axe.min.js"), "utf8"));
+    const { violations } = await page.evaluate(() => axe.run(document, { resultTypes: ["violations"] }));
+    const serious = violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) =>
+      `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+    assert.deepEqual(serious, []);
+  });
+
+  await step("phone", async () => {
+    const width = 390;
+    await page.setViewportSize({ width, height: 844 });
+    // Every tab is on the screen: they wrap.
+    for (const tab of await page.locator(".tab").all()) {
+      const box = await tab.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= width, `${await tab.textContent()} at ${JSON.stringify(box)}`);
+    }
     // The sidebar is a drawer: closed, it is off the screen; its button opens it.
-    const offScreen = async () => { const b = await page.locator(".sidebar").boundingBox(); return b.x + b.width <= 0; };
-    await until("the closed drawer", offScreen);
-    await page.locator(".drawer-toggle").click();
-    await until("the open drawer", async () => (await page.locator(".sidebar").boundingBox()).x >= 0);
+    const sidebar = page.locator(".sidebar");
+    const closed = async () => { const b = await sidebar.boundingBox(); return b.x + b.width <= 0; };
+    const open = async () => (await sidebar.boundingBox()).x >= 0;
+    const toggle = page.locator(".drawer-toggle");
+    await until("the closed drawer", closed);
+    await toggle.click();
+    await until("the open drawer", open);
     assert.ok(await page.locator(".submit").isEnabled());
+    // Its button stays on the screen; Escape closes it, and so does a click beside it.
+    const box = await toggle.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= width, JSON.stringify(box));
+    await page.keyboard.press("Escape");
+    await until("the drawer closed by Escape", closed);
+    await toggle.click();
+    await until("the open drawer", open);
+    await page.mouse.click(width - 10, 600);
+    await until("the drawer closed by a click outside", closed);
   });
 
   assert.deepEqual(problems, []);

@@ -112,6 +112,13 @@ fn App() -> impl IntoView {
     if let Some(id) = session_in_url() {
         follow(id);
     }
+    // Escape closes the drawer, as a click outside it does.
+    let on_key = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            drawer_open.set(false);
+        }
+    });
+    on_cleanup(move || on_key.remove());
     view! {
         <Suspense fallback=|| view! { <p class="hint">"Loading…"</p> }>
             {move || {
@@ -128,6 +135,7 @@ fn App() -> impl IntoView {
                             <div class="layout" data-drawer=move || drawer_open.get().to_string()>
                                 <button class="drawer-toggle" aria-label="Show or hide the query panel"
                                     on:click=move |_| drawer_open.update(|o| *o = !*o)>"☰ Query"</button>
+                                <div class="backdrop" on:click=move |_| drawer_open.set(false)></div>
                                 <sidebar::Sidebar info=info on_session=follow on_file=open_file />
                                 <main class="results">
                                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

@@ -4,7 +4,9 @@
 //! - [`table`]: a pair's results as the app's table: cells, order, column filters, export.
 //! - [`filter`]: row filters written like an SQL `WHERE` clause.
 //! - [`figure`]: Plotly figures (plots and maps) built from a table and the user's choices.
+//! - [`track`]: the Sequence tab's coverage chart and shaded letters.
 
 pub mod figure;
 pub mod filter;
 pub mod table;
+pub mod track;

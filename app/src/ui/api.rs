@@ -1,13 +1,20 @@
 //! The one HTTP client of the app: kmviz's JSON API.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::api::{Chosen, ErrorBody, Info, MetadataPage, QueryRequest, Submitted};
+use crate::api::{
+    Chosen, ErrorBody, Info, MetadataPage, PositionedPair, ProgressEvent, QueryRequest, Submitted,
+    positions_param,
+};
 use crate::model::options::OptionValues;
 use crate::model::plugins::TabContent;
-use crate::model::session::{Hit, Session};
+use crate::model::session::{Hit, PairState, Session, Status};
 
 /// Why the API did not give what the app asked for (shown to the user as it reads).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -118,37 +125,136 @@ pub fn cancel(id: String) {
     });
 }
 
-/// Calls `update` with session `id` now, on every progress event while its job runs, and once
-/// more when it ends. Closing the returned stream stops following.
+/// Calls `update` with session `id` now, and after each progress event while its job runs:
+/// an event names the pairs that changed, and only those that finished are asked for
+/// (`GET /api/sessions/{id}/pairs`), not the whole session again. Closing the returned stream
+/// stops following.
 pub fn follow(
     id: String,
-    update: impl Fn(Result<Session, ApiFailure>) + Clone + 'static,
+    update: impl Fn(Result<Session, ApiFailure>) + 'static,
 ) -> Option<web_sys::EventSource> {
-    let fetch = {
-        let (id, update) = (id.clone(), update.clone());
-        move || {
-            let (id, update) = (id.clone(), update.clone());
-            leptos::task::spawn_local(async move { update(session(&id).await) });
-        }
-    };
-    fetch();
     let events = web_sys::EventSource::new(&format!("/api/sessions/{id}/events")).ok()?;
-    let on_progress = {
-        let fetch = fetch.clone();
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| fetch())
-    };
-    let on_end = {
-        let events = events.clone();
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-            events.close();
-            fetch();
-        })
-    };
-    let _ =
-        events.add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
-    let _ = events.add_event_listener_with_callback("end", on_end.as_ref().unchecked_ref());
-    // The listeners live as long as the page.
-    on_progress.forget();
-    on_end.forget();
+    let follower = Rc::new(Follower {
+        id,
+        session: RefCell::new(None),
+        queue: RefCell::new(VecDeque::new()),
+        busy: Cell::new(true),
+        update: Box::new(update),
+        events: events.clone(),
+    });
+    // The session as it is now, then the events that came meanwhile.
+    leptos::task::spawn_local({
+        let follower = follower.clone();
+        async move {
+            match session(&follower.id).await {
+                Ok(now) => {
+                    (follower.update)(Ok(now.clone()));
+                    *follower.session.borrow_mut() = Some(now);
+                    follower.apply_queued().await;
+                }
+                Err(e) => (follower.update)(Err(e)),
+            }
+        }
+    });
+    let on_event =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
+            let Some(event) = message
+                .data()
+                .as_string()
+                .and_then(|text| serde_json::from_str::<ProgressEvent>(&text).ok())
+            else {
+                return;
+            };
+            follower.queue.borrow_mut().push_back(event);
+            if !follower.busy.get() {
+                follower.busy.set(true);
+                let follower = follower.clone();
+                leptos::task::spawn_local(async move { follower.apply_queued().await });
+            }
+        });
+    for name in ["progress", "end"] {
+        let _ = events.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
+    }
+    // The listener lives as long as the page.
+    on_event.forget();
     Some(events)
 }
+
+/// A followed session: the last state shown, and the events not applied yet (in order).
+struct Follower {
+    id: String,
+    session: RefCell<Option<Session>>,
+    queue: RefCell<VecDeque<ProgressEvent>>,
+    /// An event is being applied: the next ones wait in `queue`.
+    busy: Cell<bool>,
+    update: Box<dyn Fn(Result<Session, ApiFailure>)>,
+    events: web_sys::EventSource,
+}
+
+impl Follower {
+    /// Applies the queued events one after another, asking for the pairs they say finished.
+    async fn apply_queued(&self) {
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(event) = next else { break };
+            if let Err(e) = self.apply(event).await {
+                (self.update)(Err(e));
+            }
+        }
+        self.busy.set(false);
+    }
+
+    async fn apply(&self, event: ProgressEvent) -> Result<(), ApiFailure> {
+        let missing: Vec<usize> = {
+            let session = self.session.borrow();
+            let Some(session) = session.as_ref() else {
+                return Ok(());
+            };
+            event
+                .pairs
+                .iter()
+                .filter(|p| p.state == PairState::Done)
+                .filter(|p| {
+                    session
+                        .pairs
+                        .get(p.position)
+                        .is_some_and(|s| s.result.is_none())
+                })
+                .map(|p| p.position)
+                .collect()
+        };
+        let mut finished = Vec::new();
+        for chunk in missing.chunks(PAIRS_PER_REQUEST) {
+            let url = format!("/api/sessions/{}/pairs", self.id);
+            let request = Request::get(&url).query([("positions", positions_param(chunk))]);
+            finished.extend(read::<Vec<PositionedPair>>(request.send().await).await?);
+        }
+        let now = {
+            let mut session = self.session.borrow_mut();
+            let Some(session) = session.as_mut() else {
+                return Ok(());
+            };
+            for changed in &event.pairs {
+                if let Some(pair) = session.pairs.get_mut(changed.position) {
+                    pair.state = changed.state;
+                    pair.error = changed.error.clone();
+                }
+            }
+            for PositionedPair { position, pair } in finished {
+                if let Some(slot) = session.pairs.get_mut(position) {
+                    *slot = pair;
+                }
+            }
+            session.status = event.status;
+            session.clone()
+        };
+        if now.status != Status::Running {
+            self.events.close();
+        }
+        (self.update)(Ok(now));
+        Ok(())
+    }
+}
+
+/// Pairs asked for at once: keeps the address short.
+const PAIRS_PER_REQUEST: usize = 500;

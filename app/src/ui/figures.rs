@@ -10,12 +10,12 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 
 use super::browser;
+use super::table::Filtered;
 use crate::api::Presets;
 use crate::model::session::Geodata;
 use crate::view::figure::{
-    self, FigureError, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES,
+    self, COLOR_SCALES, FigureError, Marginal, PROJECTIONS, PlotKind, PlotSpec, TEMPLATES,
 };
-use crate::view::filter::FilterError;
 use crate::view::table::Table;
 
 type Selection = RwSignal<Option<Arc<HashSet<usize>>>>;
@@ -23,7 +23,7 @@ type Selection = RwSignal<Option<Arc<HashSet<usize>>>>;
 #[component]
 pub fn PlotTab(
     table: Arc<Table>,
-    #[prop(into)] rows: Signal<Result<Vec<usize>, FilterError>>,
+    #[prop(into)] rows: Signal<Filtered>,
     selection: Selection,
     presets: Option<Presets>,
     name: String,
@@ -39,7 +39,9 @@ pub fn PlotTab(
     }));
     let figure = Signal::derive({
         let table = table.clone();
-        move || figure::plot(&table, &rows.get()?, &spec.get()).map(|f| f.to_string())
+        move || {
+            rows.with(|kept| figure::plot(&table, &kept.rows, &spec.get()).map(|f| f.to_string()))
+        }
     });
     let columns: Vec<String> = table.columns.iter().map(|(n, _)| n.clone()).collect();
     let column = |label: &'static str,
@@ -58,14 +60,8 @@ pub fn PlotTab(
     let dimension_options = columns.clone();
     view! {
         <div class="figure-controls plot-controls">
-            {preset_select(presets.clone(), "plot", move |p, name| {
-                if let Ok(s) = p.plot(&name) {
-                    spec.set(s)
-                }
-            })}
-            {select(spec, "Type", "kind", kinds,
-                |s| s.kind.name().to_owned(),
-                |s, v| s.kind = PlotKind::of_name(&v).unwrap_or_default())}
+            {preset_select(presets.clone(), "plot", spec, Presets::plot)}
+            {kind_select(spec, kinds, table.clone())}
             {column("X", |s| &s.x, |s, v| s.x = v)}
             {column("Y", |s| &s.y, |s, v| s.y = v)}
             {column("Colour", |s| &s.color, |s, v| s.color = v)}
@@ -95,14 +91,25 @@ pub fn PlotTab(
             {toggle(spec, "log Y", "log-y", |s| s.log_y, |s, v| s.log_y = v)}
             {look_controls(spec, |s| &s.look, |s| &mut s.look)}
         </div>
+        {narrowed(rows, table.rows.len())}
         <FigureView figure=figure selection=selection name=name />
+    }
+}
+
+/// Says when the table's filters keep fewer than all `total` rows: the figures draw those.
+fn narrowed(rows: Signal<Filtered>, total: usize) -> impl IntoView {
+    move || {
+        let kept = rows.with(|kept| kept.rows.len());
+        (kept < total).then(|| {
+            view! { <p class="hint narrowed">{format!("{kept} of {total} samples (the table's filters)")}</p> }
+        })
     }
 }
 
 #[component]
 pub fn MapTab(
     table: Arc<Table>,
-    #[prop(into)] rows: Signal<Result<Vec<usize>, FilterError>>,
+    #[prop(into)] rows: Signal<Filtered>,
     selection: Selection,
     geodata: Option<Geodata>,
     presets: Option<Presets>,
@@ -124,8 +131,9 @@ pub fn MapTab(
                 table.column(&geodata.latitude)?,
                 table.column(&geodata.longitude)?,
             );
-            let rows = rows.get().ok()?;
-            let missing = rows.len() - figure::with_coordinates(&table, &rows, lat, lon).len();
+            let missing = rows.with(|kept| {
+                kept.rows.len() - figure::with_coordinates(&table, &kept.rows, lat, lon).len()
+            });
             (missing > 0)
                 .then(|| format!("{missing} samples without coordinates are not on the map."))
         }
@@ -133,30 +141,41 @@ pub fn MapTab(
     let figure = Signal::derive({
         let table = table.clone();
         move || {
-            figure::map(
-                &table,
-                &rows.get()?,
-                &geodata.latitude,
-                &geodata.longitude,
-                &spec.get(),
-            )
-            .map(|f| f.to_string())
+            rows.with(|kept| {
+                figure::map(
+                    &table,
+                    &kept.rows,
+                    &geodata.latitude,
+                    &geodata.longitude,
+                    &spec.get(),
+                )
+                .map(|f| f.to_string())
+            })
         }
     });
     let columns: Vec<String> = table.columns.iter().map(|(n, _)| n.clone()).collect();
     let projections = PROJECTIONS.map(|p| (p.to_owned(), p.to_owned())).to_vec();
+    let scales = COLOR_SCALES.map(|p| (p.to_owned(), p.to_owned())).to_vec();
     view! {
         <div class="figure-controls map-controls">
-            {preset_select(presets.clone(), "map", move |p, name| {
-                if let Ok(s) = p.map(&name) {
-                    spec.set(s)
-                }
-            })}
+            {preset_select(presets.clone(), "map", spec, Presets::map)}
             {column_select(spec, "Colour", columns.clone(), |s| &s.color, |s, v| s.color = v)}
-            {column_select(spec, "Size", columns, |s| &s.size, |s, v| s.size = v)}
+            {select(spec, "Colour scale", "color-scale", scales, |s| s.color_scale.clone(), |s, v| s.color_scale = v)}
+            {column_select(spec, "Size", columns.clone(), |s| &s.size, |s, v| s.size = v)}
+            {column_select(spec, "Symbol", columns.clone(), |s| &s.symbol, |s, v| s.symbol = v)}
+            {column_select(spec, "Label", columns, |s| &s.label, |s, v| s.label = v)}
             {select(spec, "Projection", "projection", projections, |s| s.projection.clone(), |s, v| s.projection = v)}
+            <label class="control opacity">"Opacity"
+                <input type="range" min="0.1" max="1" step="0.1"
+                    prop:value=move || spec.with(|s| s.look.opacity.unwrap_or(1.0).to_string())
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev).parse().ok();
+                        spec.update(|s| s.look.opacity = v)
+                    } />
+            </label>
             {look_controls(spec, |s| &s.look, |s| &mut s.look)}
         </div>
+        {narrowed(rows, table.rows.len())}
         <p class="hint">{placed}</p>
         <FigureView figure=figure selection=selection name=name />
     }
@@ -166,16 +185,21 @@ pub fn MapTab(
 /// A Plotly figure, redrawn when it changes, with its downloads; its box/lasso selection sets
 /// `selection`.
 #[component]
-fn FigureView(
-    figure: Signal<Result<String, FigureError>>,
-    selection: Selection,
+pub(super) fn FigureView(
+    #[prop(into)] figure: Signal<Result<String, FigureError>>,
+    /// Set by a box or lasso selection, when the figure's points are table rows.
+    #[prop(optional)]
+    selection: Option<Selection>,
     name: String,
 ) -> impl IntoView {
     let div = NodeRef::<leptos::html::Div>::new();
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let on_select = Rc::new(Closure::<dyn FnMut(Option<Vec<u32>>)>::new(
         move |rows: Option<Vec<u32>>| {
-            selection.set(rows.map(|rows| Arc::new(rows.into_iter().map(|r| r as usize).collect())))
+            if let Some(selection) = selection {
+                selection
+                    .set(rows.map(|rows| Arc::new(rows.into_iter().map(|r| r as usize).collect())))
+            }
         },
     ));
     Effect::new(move |_| {
@@ -260,6 +284,27 @@ fn select<T: Send + Sync + 'static>(
     }
 }
 
+/// The plot type: switching it keeps what still makes sense (see [`PlotSpec::switched_to`]).
+fn kind_select(
+    spec: RwSignal<PlotSpec>,
+    kinds: Vec<(String, String)>,
+    table: Arc<Table>,
+) -> impl IntoView {
+    view! {
+        <label class="control kind">"Type"
+            <select on:change=move |ev| {
+                let kind = PlotKind::of_name(&event_target_value(&ev)).unwrap_or_default();
+                spec.update(|s| *s = s.clone().switched_to(kind, &table));
+            }>
+                {kinds.into_iter().map(|(value, text)| {
+                    let selected = { let value = value.clone(); move || spec.with(|s| s.kind.name() == value) };
+                    view! { <option value=value prop:selected=selected>{text}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// A column choice (or none) bound to one field of `spec`.
 fn column_select<T: Send + Sync + 'static>(
     spec: RwSignal<T>,
@@ -319,10 +364,11 @@ fn look_controls<T: Send + Sync + 'static>(
 }
 
 /// The database's presets of kind `what` (`plot` or `map`), when it has some.
-fn preset_select(
+fn preset_select<S: Clone + PartialEq + Send + Sync + 'static>(
     presets: Option<Presets>,
     what: &'static str,
-    apply: impl Fn(&Presets, String) + 'static,
+    spec: RwSignal<S>,
+    read: fn(&Presets, &str) -> Result<S, FigureError>,
 ) -> Option<impl IntoView> {
     let presets = presets?;
     let names: Vec<String> = match what {
@@ -332,18 +378,34 @@ fn preset_select(
     if names.is_empty() {
         return None;
     }
-    let default = presets
-        .default_for(what)
-        .map(str::to_owned)
-        .unwrap_or_default();
+    // The preset applied and what it set: once the figure is edited, no preset is named.
+    let initial = presets.default_for(what).and_then(|name| {
+        let preset = read(&presets, name).ok()?;
+        spec.with_untracked(|s| *s == preset)
+            .then(|| (name.to_owned(), preset))
+    });
+    let applied: RwSignal<Option<(String, S)>> = RwSignal::new(initial);
+    let shown = move || {
+        applied.with(|a| match a {
+            Some((name, preset)) if spec.with(|s| s == preset) => name.clone(),
+            _ => String::new(),
+        })
+    };
+    let apply = move |ev: leptos::ev::Event| {
+        let name = event_target_value(&ev);
+        match read(&presets, &name) {
+            Ok(preset) => {
+                spec.set(preset.clone());
+                applied.set(Some((name, preset)));
+            }
+            Err(_) => applied.set(None),
+        }
+    };
     Some(view! {
         <label class="control preset">"Preset"
-            <select on:change=move |ev| apply(&presets, event_target_value(&ev))>
+            <select prop:value=shown on:change=apply>
                 <option value="">"—"</option>
-                {names.into_iter().map(|n| {
-                    let selected = n == default;
-                    view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
-                }).collect_view()}
+                {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
             </select>
         </label>
     })

@@ -64,10 +64,7 @@ pub fn IndexTab(database: DatabaseInfo, z: Option<u32>) -> impl IntoView {
                     Ok(page) => {
                         let table = Arc::new(Table::of_metadata(page.columns, page.rows));
                         let state = TableState::new();
-                        let filtered = Signal::derive({
-                            let table = table.clone();
-                            move || state.filtered(&table)
-                        });
+                        let filtered = state.kept(table.clone());
                         view! { <TableView table=table state=state filtered=filtered name=file_name.clone() links=links.clone() /> }.into_any()
                     }
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),

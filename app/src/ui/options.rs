@@ -73,7 +73,7 @@ fn Widget(
             };
             let set = set.clone();
             view! {
-                <input type=kind name=name.clone() min=min max=max step=step
+                <input type=kind name=name.clone() aria-label=name.clone() min=min max=max step=step
                     prop:value=number.clone()
                     on:input=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse() {
@@ -88,7 +88,7 @@ fn Widget(
             let set = set.clone();
             let current = current.clone();
             view! {
-                <select name=name.clone() on:change=move |ev| set(OptionValue::Text(event_target_value(&ev)))>
+                <select name=name.clone() aria-label=name.clone() on:change=move |ev| set(OptionValue::Text(event_target_value(&ev)))>
                     {choices.into_iter().map(|c| {
                         let selected = { let (c, current) = (c.clone(), current.clone()); move || current() == OptionValue::Text(c.clone()) };
                         view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
@@ -103,7 +103,7 @@ fn Widget(
         OptionKind::Text { placeholder, .. } => {
             let (set, current) = (set.clone(), current.clone());
             view! {
-                <input type="text" name=name.clone() placeholder=placeholder
+                <input type="text" name=name.clone() aria-label=name.clone() placeholder=placeholder
                     prop:value=move || match current() { OptionValue::Text(t) => t, _ => String::new() }
                     on:input=move |ev| set(OptionValue::Text(event_target_value(&ev))) />
             }
@@ -112,7 +112,7 @@ fn Widget(
         OptionKind::Toggle { .. } => {
             let (set, current) = (set.clone(), current.clone());
             view! {
-                <input type="checkbox" name=name.clone()
+                <input type="checkbox" name=name.clone() aria-label=name.clone()
                     prop:checked=move || current() == OptionValue::Bool(true)
                     on:change=move |ev| set(OptionValue::Bool(event_target_checked(&ev))) />
             }

@@ -2,7 +2,7 @@
 //! Index, Table, Plot, Map, Sequence, the plugins' tabs, Help. The pair's table filters drive its figures, a
 //! figure's selection narrows its table, and clicking a sample opens it in Sequence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -11,17 +11,18 @@ use super::api;
 use super::figures::{MapTab, PlotTab};
 use super::help::HelpTab;
 use super::index::IndexTab;
-use super::sequence::SequenceView;
+use super::sequence::SequenceTab;
 use super::table::{TableState, TableView};
 use crate::api::{DatabaseInfo, Info};
-use crate::model::options::OptionValue;
+use crate::model::options::{OptionValue, summary};
 use crate::model::plugins::{PluginTab, TabContent};
-use crate::model::session::{Pair, PairResult, PairState, Session, Status};
-use crate::model::table::{ID, INDEX};
-use crate::view::table::{Table, show};
+use crate::model::session::{Pair, PairState, Session, Status};
+use crate::view::table::Table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// Every (query, database) pair of the session at once.
+    Overview,
     Index,
     Table,
     Plot,
@@ -35,6 +36,7 @@ pub enum Tab {
 impl Tab {
     fn name(self, info: &Info) -> String {
         match self {
+            Tab::Overview => "Overview".into(),
             Tab::Index => "Index".into(),
             Tab::Table => "Table".into(),
             Tab::Plot => "Plot".into(),
@@ -57,6 +59,7 @@ impl Tab {
     fn shown(info: &Info) -> Vec<Tab> {
         let ui = &info.ui;
         let built_in = [
+            (Tab::Overview, true),
             (Tab::Index, ui.with_index_tab),
             (Tab::Table, true),
             (Tab::Plot, ui.with_plot_tab),
@@ -79,6 +82,16 @@ pub struct Choice {
     pub query: RwSignal<String>,
     pub database: RwSignal<String>,
     pub tab: RwSignal<Tab>,
+    tables: StoredValue<Tables>,
+}
+
+/// The session's table states (filters and sort) per database: a database's tables have the
+/// same columns, so its filters outlive a switch of query, and the redraws of a running job.
+struct Tables {
+    session: String,
+    /// Owns the states' signals, which a redraw of the results would otherwise dispose of.
+    owner: Owner,
+    states: HashMap<String, TableState>,
 }
 
 impl Choice {
@@ -87,7 +100,30 @@ impl Choice {
             query: RwSignal::new(String::new()),
             database: RwSignal::new(String::new()),
             tab: RwSignal::new(Tab::Table),
+            tables: StoredValue::new(Tables {
+                session: String::new(),
+                owner: Owner::new(),
+                states: HashMap::new(),
+            }),
         }
+    }
+
+    /// The table state of `database` in `session`; another session starts with fresh ones.
+    fn table(&self, session: &str, database: &str) -> TableState {
+        self.tables
+            .try_update_value(|tables| {
+                if tables.session != session {
+                    tables.owner.cleanup();
+                    tables.states.clear();
+                    tables.session = session.to_owned();
+                }
+                let owner = &tables.owner;
+                *tables
+                    .states
+                    .entry(database.to_owned())
+                    .or_insert_with(|| owner.with(TableState::new))
+            })
+            .unwrap_or_else(TableState::new)
     }
 }
 
@@ -102,6 +138,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         query,
         database,
         tab,
+        ..
     } = choice;
     // A session other than the last one shown starts on its first pair.
     for (chosen, names) in [(query, &queries), (database, &databases)] {
@@ -123,14 +160,21 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         .map(|t| (t, t.key(&info), t.name(&info)))
         .collect();
     let plugin_tabs = info.tabs.clone();
-    // A database's filters and sort outlive a switch of query: its tables have the same
-    // columns, and the filter boxes keep showing what applies.
-    let states: Arc<HashMap<String, TableState>> = Arc::new(
-        databases
-            .iter()
-            .map(|d| (d.clone(), TableState::new()))
-            .collect(),
-    );
+    // What each database ran with, stated: the sidebar shows what the next search will use.
+    let options = session
+        .databases
+        .iter()
+        .map(|run| {
+            let set = summary(&run.options);
+            let set = if set.is_empty() {
+                "default options".to_owned()
+            } else {
+                set
+            };
+            view! { <li data-database=run.name.clone()><b>{run.name.clone()}</b>": "{set}</li> }
+        })
+        .collect_view();
+    let overview = overview(&session, choice);
     let session = Arc::new(session);
     let info = Arc::new(info);
     let chosen = move || {
@@ -178,17 +222,11 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
                 }.into_any()
             }}
         </section>
+        <ul class="options" aria-label="Options of the search">{options}</ul>
         <nav class="chooser">
-            <label>"Query "
-                <select class="query" on:change=move |ev| query.set(event_target_value(&ev))>
-                    {queries.into_iter().map(|q| {
-                        let selected = query.get_untracked() == q;
-                        view! { <option value=q.clone() selected=selected>{q.clone()}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
+            <QueryPicker queries=queries query=query />
             <label>" Database "
-                <select class="database" on:change=move |ev| database.set(event_target_value(&ev))>
+                <select class="database" prop:value=move || database.get() on:change=move |ev| database.set(event_target_value(&ev))>
                     {databases.into_iter().map(|d| {
                         let selected = database.get_untracked() == d;
                         view! { <option value=d.clone() selected=selected>{d.clone()}</option> }
@@ -202,10 +240,11 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
                     on:click=move |_| tab.set(t)>{name}</button>
             }).collect_view()}
         </nav>
+        {overview}
         {move || match chosen() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
             Some((pair, seq, described, z)) => {
-                let state = states.get(&pair.database).copied().unwrap_or_else(TableState::new);
+                let state = choice.table(&id, &pair.database);
                 // A figure's selection names rows of the pair it was made in.
                 state.selection.update_untracked(|s| *s = None);
                 view! {
@@ -213,6 +252,73 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
                 }.into_any()
             }
         }}
+    }
+}
+
+/// Up to this many queries are offered in a drop-down list; more, in a list searched by name.
+const QUERIES_LISTED: usize = 50;
+
+/// The query chooser: a drop-down list, or for a batch a search box over the query names.
+#[component]
+fn QueryPicker(queries: Vec<String>, query: RwSignal<String>) -> impl IntoView {
+    if queries.len() <= QUERIES_LISTED {
+        return view! {
+            <label>"Query "
+                <select class="query" prop:value=move || query.get() on:change=move |ev| query.set(event_target_value(&ev))>
+                    {queries.into_iter().map(|q| {
+                        let selected = query.get_untracked() == q;
+                        view! { <option value=q.clone() selected=selected>{q.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any();
+    }
+    let count = queries.len();
+    let known: HashSet<String> = queries.iter().cloned().collect();
+    let choose = move |ev: leptos::ev::Event| {
+        let name = event_target_value(&ev);
+        if known.contains(&name) {
+            query.set(name);
+        }
+    };
+    view! {
+        <label>"Query "
+            <input type="search" class="query-search" list="query-names" prop:value=move || query.get()
+                placeholder=format!("one of {count} queries: type its name") on:change=choose />
+        </label>
+        <datalist id="query-names">
+            {queries.into_iter().map(|q| view! { <option value=q></option> }).collect_view()}
+        </datalist>
+    }
+    .into_any()
+}
+
+/// The table state of the session's overview, kept beside its databases' (no database is
+/// named by the empty string).
+const OVERVIEW: &str = "";
+
+/// The Overview tab: every pair of `session`, filtered, sorted and exported as a table; a
+/// click on a pair shows it in the Table tab.
+fn overview(session: &Session, choice: Choice) -> impl IntoView + use<> {
+    let table = Arc::new(Table::overview(session));
+    let pairs: Vec<(String, String)> = session
+        .pairs
+        .iter()
+        .map(|p| (p.query.clone(), p.database.clone()))
+        .collect();
+    let state = choice.table(&session.id, OVERVIEW);
+    let filtered = state.kept(table.clone());
+    let open = Callback::new(move |row: usize| {
+        let (q, d) = pairs[row].clone();
+        choice.query.set(q);
+        choice.database.set(d);
+        choice.tab.set(Tab::Table);
+    });
+    view! {
+        <div class="tab-page" data-page="overview" hidden=hidden(choice.tab, Tab::Overview)>
+            <TableView table=table state=state filtered=filtered name="kmviz-overview".to_owned() on_open=open />
+        </div>
     }
 }
 
@@ -261,20 +367,17 @@ fn PairView(
             return view! {
                 <div class="tab-page" data-page="index" hidden=hidden(Tab::Index)>{index_tab}</div>
                 <div class="tab-page" data-page="help" hidden=hidden(Tab::Help)><HelpTab /></div>
-                <div hidden=move || matches!(tab.get(), Tab::Index | Tab::Help)>{message}</div>
+                <div hidden=move || matches!(tab.get(), Tab::Overview | Tab::Index | Tab::Help)>{message}</div>
             }
             .into_any();
         }
     };
     let table = Arc::new(Table::of(&result));
-    let filtered = Memo::new({
-        let table = table.clone();
-        move |_| state.filtered(&table)
-    });
-    // The sample shown in Sequence: a row of the table.
-    let sample: RwSignal<Option<usize>> = RwSignal::new(None);
+    let filtered = state.kept(table.clone());
+    // The samples shown in Sequence: rows of the table. Opening one from the table shows it alone.
+    let samples: RwSignal<Vec<usize>> = RwSignal::new(Vec::new());
     let open = Callback::new(move |row: usize| {
-        sample.set(Some(row));
+        samples.set(vec![row]);
         tab.set(Tab::Sequence);
     });
     let presets = database.as_ref().and_then(|d| d.presets.clone());
@@ -286,7 +389,7 @@ fn PairView(
         (result.not_shown > 0).then(|| format!(" ({} more not shown)", result.not_shown));
     let result = Arc::new(result);
     let sequence = view! {
-        <SequenceTab table=table.clone() result=result.clone() sample=sample query=pair.query.clone()
+        <SequenceTab result=result.clone() samples=samples query=pair.query.clone()
             database=pair.database.clone() query_seq=query_seq session=session.clone() uploaded=uploaded />
     };
     let plugin_pages = view! {
@@ -367,62 +470,6 @@ fn PluginPages(
             }
         })
         .collect_view()
-}
-
-/// The Sequence tab: the sample opened from the table, its k-mers along the query (its
-/// per-k-mer values asked of the server unless the session carries them).
-#[component]
-fn SequenceTab(
-    table: Arc<Table>,
-    result: Arc<PairResult>,
-    /// The row of `table` opened.
-    sample: RwSignal<Option<usize>>,
-    query: String,
-    database: String,
-    query_seq: String,
-    session: String,
-    uploaded: bool,
-) -> impl IntoView {
-    move || {
-        let Some(row) = sample.get() else {
-            return view! { <p class="hint">"Click a sample in the table to see it here."</p> }
-                .into_any();
-        };
-        let (index, id) = (show(&table.rows[row][INDEX]), show(&table.rows[row][ID]));
-        let Some(hit) = result
-            .hits
-            .iter()
-            .find(|h| h.index == index && h.id == id)
-            .cloned()
-        else {
-            return ().into_any();
-        };
-        let Some(answer) = result.indexes.iter().find(|i| i.name == hit.index) else {
-            return ().into_any();
-        };
-        let (abundance, kmer_size) = (answer.abundance, answer.kmer_size);
-        let query_seq = query_seq.clone();
-        if !hit.kmers.is_empty() || uploaded {
-            return view! { <SequenceView hit=hit query=query_seq abundance=abundance kmer_size=kmer_size /> }
-                .into_any();
-        }
-        // Sessions come without per-k-mer values: ask for this sample's.
-        let key = [query.clone(), database.clone(), hit.index, hit.id];
-        let session = session.clone();
-        let fetched = LocalResource::new(move || {
-            let (session, [query, database, index, id]) = (session.clone(), key.clone());
-            async move { api::hit(&session, &query, &database, &index, &id).await }
-        });
-        (move || match fetched.get() {
-            None => view! { <p class="hint">"Loading…"</p> }.into_any(),
-            Some(Ok(hit)) => view! {
-                <SequenceView hit=hit query=query_seq.clone() abundance=abundance kmer_size=kmer_size />
-            }
-            .into_any(),
-            Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        })
-        .into_any()
-    }
 }
 
 /// A plugin's tab for one result, asked of the server when first shown.

@@ -89,23 +89,40 @@ pub fn Sidebar(
     let limits = info.input;
     let databases = info.databases.clone();
     let example = info.example.clone();
-    // Said while typing, before submitting; the server says the same in its answer.
-    let warnings = Memo::new(move |_| {
-        fastx.with(|text| {
-            parse_queries(text.as_bytes(), &limits)
-                .map(|queries| warnings(&queries, &limits))
-                .unwrap_or_default()
+    // The box read once per change, by the server's own parser: its error is said on Submit,
+    // its warnings while typing (the server says the same in its answer).
+    let parsed = Memo::new(move |_| {
+        fastx.with(|text| parse_queries(text.as_bytes(), &limits).map_err(|e| e.to_string()))
+    });
+    let described = databases.clone();
+    let said = Memo::new(move |_| {
+        let kmer_sizes: Vec<(String, usize)> = chosen.with(|names| {
+            values.with(|values| {
+                let none = OptionValues::new();
+                names
+                    .iter()
+                    .filter_map(|name| {
+                        let database = described.iter().find(|d| &d.name == name)?;
+                        let options = values.get(name).unwrap_or(&none);
+                        Some((name.clone(), database.kmer_size(options)?))
+                    })
+                    .collect()
+            })
+        });
+        parsed.with(|queries| match queries {
+            Ok(queries) => warnings(queries, &limits, &kmer_sizes),
+            Err(_) => Vec::new(),
         })
     });
 
     let open_by_id = on_session.clone();
     let submit = move |_| {
         error.set(None);
-        let text = fastx.get();
-        if let Err(e) = parse_queries(text.as_bytes(), &limits) {
-            error.set(Some(e.to_string()));
+        if let Some(e) = parsed.with(|p| p.as_ref().err().cloned()) {
+            error.set(Some(e));
             return;
         }
+        let text = fastx.get();
         let names = chosen.get();
         if names.is_empty() {
             error.set(Some("choose at least one database".into()));
@@ -175,7 +192,7 @@ pub fn Sidebar(
             </label>
             <label class="upload">"or a file " <input type="file" on:change=upload /></label>
             {move || {
-                let lines = warnings.get();
+                let lines = said.get();
                 (!lines.is_empty()).then(|| view! {
                     <ul class="warnings" role="status">
                         {lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::*;
 
@@ -17,6 +18,8 @@ use crate::view::table::{ColumnFilter, Table, show};
 const ROW_HEIGHT: f64 = 28.0;
 /// Rows drawn above and below those in view.
 const OVERSCAN: usize = 10;
+/// A pause in typing a filter after which it applies.
+const TYPING_PAUSE: Duration = Duration::from_millis(300);
 
 /// What the user filtered, sorted and selected. Shared by the tabs that show a pair: the
 /// table's filters drive the figures, a figure's selection narrows the table.
@@ -42,26 +45,73 @@ impl TableState {
         }
     }
 
-    /// The rows that pass the filters (not the selection), in table order; or why the
-    /// `WHERE` filter was refused.
-    pub fn filtered(&self, table: &Table) -> Result<Vec<usize>, FilterError> {
-        let text = self.filter_text.get();
+    /// The rows that pass the filters (not the selection), in table order: a memo. A `WHERE`
+    /// filter that cannot be read keeps the last one that could (and says why), so that a
+    /// half-typed expression does not empty the table.
+    pub fn kept(self, table: Arc<Table>) -> Memo<Filtered> {
+        Memo::new(move |previous: Option<&Filtered>| {
+            let text = self.filter_text.get();
+            match self.passing(&table, &text) {
+                Ok(rows) => Filtered {
+                    rows,
+                    applied: text,
+                    error: None,
+                },
+                Err(error) => {
+                    let applied = previous.map(|p| p.applied.clone()).unwrap_or_default();
+                    let rows = self.passing(&table, &applied).unwrap_or_default();
+                    Filtered {
+                        rows,
+                        applied,
+                        error: Some(error),
+                    }
+                }
+            }
+        })
+    }
+
+    /// The rows that pass the `WHERE` filter `text` and the others.
+    fn passing(&self, table: &Table, text: &str) -> Result<Vec<usize>, FilterError> {
         let filter = if text.trim().is_empty() {
             None
         } else {
-            Some(Filter::parse(&text, &table.columns)?)
+            Some(Filter::parse(text, &table.columns)?)
         };
         let complete_only = self.complete_only.get();
-        let columns = self.columns.get();
-        Ok((0..table.rows.len())
-            .filter(|&r| {
-                let row = &table.rows[r];
-                filter.as_ref().is_none_or(|f| f.matches(row))
-                    && (!complete_only || table.complete(r))
-                    && columns.iter().zip(row).all(|(f, v)| f.matches(v))
-            })
-            .collect())
+        self.columns.with(|columns| {
+            Ok((0..table.rows.len())
+                .filter(|&r| {
+                    let row = &table.rows[r];
+                    filter.as_ref().is_none_or(|f| f.matches(row))
+                        && (!complete_only || table.complete(r))
+                        && columns.iter().zip(row).all(|(f, v)| f.matches(v))
+                })
+                .collect())
+        })
     }
+
+    /// Whether any filter is set.
+    fn any(&self) -> bool {
+        !self.filter_text.with(|t| t.trim().is_empty())
+            || self.complete_only.get()
+            || self.columns.with(|c| c.iter().any(ColumnFilter::is_set))
+    }
+
+    fn clear(&self) {
+        self.filter_text.set(String::new());
+        self.complete_only.set(false);
+        self.columns.set(Vec::new());
+    }
+}
+
+/// The rows a table's filters keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filtered {
+    pub rows: Vec<usize>,
+    /// The `WHERE` text that applies: the last that could be read.
+    applied: String,
+    /// Why the `WHERE` text typed last could not be read.
+    pub error: Option<FilterError>,
 }
 
 /// `on_open(row)` is called when a row is clicked; `name` names exported files; `links` maps
@@ -71,7 +121,7 @@ impl TableState {
 pub fn TableView(
     table: Arc<Table>,
     state: TableState,
-    #[prop(into)] filtered: Signal<Result<Vec<usize>, FilterError>>,
+    #[prop(into)] filtered: Signal<Filtered>,
     name: String,
     #[prop(optional)] links: BTreeMap<String, String>,
     #[prop(optional)] on_open: Option<Callback<usize>>,
@@ -81,7 +131,7 @@ pub fn TableView(
     let shown = Memo::new({
         let table = table.clone();
         move |_| {
-            let mut rows = filtered.get().unwrap_or_default();
+            let mut rows = filtered.with(|f| f.rows.clone());
             if let Some(selected) = state.selection.get() {
                 rows.retain(|r| selected.contains(r));
             }
@@ -165,17 +215,25 @@ pub fn TableView(
 #[component]
 fn FilterBar(
     state: TableState,
-    filtered: Signal<Result<Vec<usize>, FilterError>>,
+    filtered: Signal<Filtered>,
     export: Callback<char>,
 ) -> impl IntoView {
+    let set_text = move |text: String| {
+        if state.filter_text.with_untracked(|t| *t != text) {
+            state.filter_text.set(text);
+        }
+    };
+
     view! {
         <div class="filters">
             <input
                 class="where"
                 type="text"
+                aria-label="Filter rows"
                 placeholder="filter: Temp > 26 AND Biome = 'Trades'"
                 prop:value=move || state.filter_text.get()
-                on:change=move |ev| state.filter_text.set(event_target_value(&ev))
+                on:input=while_typing(set_text)
+                on:change=move |ev| set_text(event_target_value(&ev))
             />
             <label class="complete">
                 <input type="checkbox" prop:checked=move || state.complete_only.get()
@@ -184,7 +242,12 @@ fn FilterBar(
             </label>
             <button class="export" data-format="tsv" on:click=move |_| export.run('\t')>"TSV"</button>
             <button class="export" data-format="csv" on:click=move |_| export.run(',')>"CSV"</button>
-            {move || filtered.get().err().map(|e| view! { <p class="error filter-error" role="alert">{e.to_string()}</p> })}
+            {move || state.any().then(|| view! {
+                <button class="clear-filters" on:click=move |_| state.clear()>"Clear all filters"</button>
+            })}
+            {move || filtered.with(|f| f.error.clone()).map(|e| view! {
+                <p class="error filter-error" role="alert">{format!("{e} (the rows of the last filter that could be read are shown)")}</p>
+            })}
         </div>
     }
 }
@@ -201,13 +264,22 @@ fn TableHead(headers: Vec<(String, ColumnKind)>, state: TableState) -> impl Into
                         Some((c, true)) if c == i => " ▼",
                         _ => "",
                     };
+                    let sort = move || state.sort.update(|s| {
+                        *s = match *s {
+                            Some((c, false)) if c == i => Some((i, true)),
+                            _ => Some((i, false)),
+                        }
+                    });
+                    let order = move || match state.sort.get() {
+                        Some((c, false)) if c == i => "ascending",
+                        Some((c, true)) if c == i => "descending",
+                        _ => "none",
+                    };
                     view! {
-                        <th data-column=h.clone() on:click=move |_| state.sort.update(|s| {
-                            *s = match *s {
-                                Some((c, false)) if c == i => Some((i, true)),
-                                _ => Some((i, false)),
-                            }
-                        })>{h.clone()}{arrow}</th>
+                        <th data-column=h.clone() tabindex="0" aria-sort=order
+                            on:click=move |_| sort()
+                            on:keydown=move |ev| if pressed(&ev) { ev.prevent_default(); sort() }
+                        >{h.clone()}{arrow}</th>
                     }
                 }).collect_view()}
             </tr>
@@ -243,9 +315,20 @@ fn row(
             }
         })
         .collect_view();
+    let open = move || {
+        if let Some(open) = on_open {
+            open.run(r)
+        }
+    };
     view! {
-        <tr data-row=r on:click=move |_| if let Some(open) = on_open { open.run(r) }>{cells}</tr>
+        <tr data-row=r tabindex="0" on:click=move |_| open()
+            on:keydown=move |ev| if pressed(&ev) { ev.prevent_default(); open() }>{cells}</tr>
     }
+}
+
+/// Enter or Space: a focused header or row acts as clicked.
+fn pressed(ev: &leptos::ev::KeyboardEvent) -> bool {
+    matches!(ev.key().as_str(), "Enter" | " ")
 }
 
 /// One column's filter: a range for numbers, a substring for text, a value for booleans.
@@ -256,15 +339,26 @@ fn ColumnFilterInput(
     kind: ColumnKind,
     state: TableState,
 ) -> impl IntoView {
-    let update = move |change: Box<dyn FnOnce(&mut ColumnFilter)>| {
-        state.columns.update(|all| {
-            if all.len() <= column {
-                all.resize(column + 1, ColumnFilter::default());
-            }
-            change(&mut all[column]);
-        })
+    let update = move |change: &dyn Fn(&mut ColumnFilter)| {
+        let current = state
+            .columns
+            .with_untracked(|all| all.get(column).cloned().unwrap_or_default());
+        let mut changed = current.clone();
+        change(&mut changed);
+        if changed != current {
+            state.columns.update(|all| {
+                if all.len() <= column {
+                    all.resize(column + 1, ColumnFilter::default());
+                }
+                all[column] = changed;
+            })
+        }
     };
     let bound = |text: String| text.trim().parse::<f64>().ok();
+    let min = move |text: String| update(&|f| f.min = bound(text.clone()));
+    let max = move |text: String| update(&|f| f.max = bound(text.clone()));
+    let contains = move |text: String| update(&|f| f.contains = text.clone());
+    // Applied after a pause in typing (`while_typing`), and at once on Enter or leaving a box.
     // The boxes show the filter that applies (it outlives a switch of query).
     let shown = move |read: fn(&ColumnFilter) -> String| {
         move || {
@@ -281,10 +375,12 @@ fn ColumnFilterInput(
             <span class="range">
                 <input type="number" step="any" placeholder="min" aria-label=format!("{name} at least")
                     prop:value=shown(|f| number(f.min))
-                    on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.min = v)) } />
+                    on:input=while_typing(min)
+                    on:change=move |ev| min(event_target_value(&ev)) />
                 <input type="number" step="any" placeholder="max" aria-label=format!("{name} at most")
                     prop:value=shown(|f| number(f.max))
-                    on:change=move |ev| { let v = bound(event_target_value(&ev)); update(Box::new(move |f| f.max = v)) } />
+                    on:input=while_typing(max)
+                    on:change=move |ev| max(event_target_value(&ev)) />
             </span>
         }
         .into_any(),
@@ -293,7 +389,7 @@ fn ColumnFilterInput(
                 prop:value=shown(|f| f.boolean.map(|b| b.to_string()).unwrap_or_default())
                 on:change=move |ev| {
                 let v = match event_target_value(&ev).as_str() { "true" => Some(true), "false" => Some(false), _ => None };
-                update(Box::new(move |f| f.boolean = v))
+                update(&|f| f.boolean = v)
             }>
                 <option value="">"any"</option>
                 <option value="true">"true"</option>
@@ -304,10 +400,17 @@ fn ColumnFilterInput(
         ColumnKind::Text => view! {
             <input type="search" placeholder="contains" aria-label=format!("{name} contains")
                 prop:value=shown(|f| f.contains.clone())
-                on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |f| f.contains = v)) } />
+                on:input=while_typing(contains)
+                on:change=move |ev| contains(event_target_value(&ev)) />
         }
         .into_any(),
     }
+}
+
+/// An `input` handler that calls `set` with the box's text once typing pauses.
+fn while_typing(set: impl Fn(String) + 'static) -> impl FnMut(leptos::ev::Event) + 'static {
+    let mut typed = debounce(TYPING_PAUSE, set);
+    move |ev| typed(event_target_value(&ev))
 }
 
 /// `text` made safe inside a URL.

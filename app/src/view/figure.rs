@@ -37,13 +37,6 @@ impl From<String> for FigureError {
     }
 }
 
-impl From<super::filter::FilterError> for FigureError {
-    /// Rows to draw that a filter could not select.
-    fn from(e: super::filter::FilterError) -> FigureError {
-        FigureError(e.to_string())
-    }
-}
-
 impl From<&str> for FigureError {
     fn from(message: &str) -> FigureError {
         FigureError(message.to_owned())
@@ -232,7 +225,12 @@ pub struct PlotSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapSpec {
     pub color: Option<String>,
+    /// The scale of a numeric colour (one of [`COLOR_SCALES`]).
+    pub color_scale: String,
     pub size: Option<String>,
+    pub symbol: Option<String>,
+    /// A column whose values label the points.
+    pub label: Option<String>,
     pub projection: String,
     pub look: Look,
 }
@@ -241,12 +239,20 @@ impl Default for MapSpec {
     fn default() -> MapSpec {
         MapSpec {
             color: None,
+            color_scale: COLOR_SCALES[0].into(),
             size: None,
+            symbol: None,
+            label: None,
             projection: PROJECTIONS[0].into(),
             look: Look::default(),
         }
     }
 }
+
+/// Plotly's colour scales offered for a numeric colour.
+pub const COLOR_SCALES: [&str; 8] = [
+    "Viridis", "Cividis", "Plasma", "Inferno", "Blues", "Reds", "RdBu", "Portland",
+];
 
 impl Presets {
     /// The name of the default preset for `what` (`"plot"` or `"map"`).
@@ -306,10 +312,17 @@ impl Presets {
             .get(name)
             .ok_or(format!("no map preset '{name}'"))?;
         let text = |key: &str| preset.get(key).and_then(Json::as_str).map(str::to_owned);
+        // kmviz 0.8's keys are Plotly Express's: `text` labels, `color_continuous_scale`.
+        let default = MapSpec::default();
         Ok(MapSpec {
             color: text("color"),
+            color_scale: text("color_continuous_scale")
+                .filter(|s| COLOR_SCALES.contains(&s.as_str()))
+                .unwrap_or(default.color_scale),
             size: text("size"),
-            projection: text("projection").unwrap_or_else(|| PROJECTIONS[0].into()),
+            symbol: text("symbol"),
+            label: text("text"),
+            projection: text("projection").unwrap_or(default.projection),
             look: look_of(preset),
         })
     }
@@ -394,6 +407,35 @@ pub fn plot(table: &Table, rows: &[usize], spec: &PlotSpec) -> Result<Json, Figu
     });
     apply_template(&mut layout, &spec.look.template);
     Ok(json!({"data": data, "layout": layout}))
+}
+
+impl PlotSpec {
+    /// This spec drawn as `kind`. A box or violin summarises Y per category of X: a numeric X
+    /// (one sliver per value) moves to Y when Y is free, and X becomes the colour's column when
+    /// it is a category, else the table's first category column (past `ID`).
+    pub fn switched_to(mut self, kind: PlotKind, table: &Table) -> PlotSpec {
+        let summarised = |k: PlotKind| matches!(k, PlotKind::Box | PlotKind::Violin);
+        let category = |name: &Option<String>| {
+            name.as_deref()
+                .and_then(|n| table.column(n))
+                .filter(|&c| categorical(table, c))
+        };
+        let numeric_x = self.x.is_some() && category(&self.x).is_none();
+        if summarised(kind) && !summarised(self.kind) && numeric_x {
+            if self.y.is_none() {
+                self.y = self.x.clone();
+            }
+            let first_category = (0..table.columns.len())
+                .find(|&c| c != ID && categorical(table, c))
+                .map(|c| table.columns[c].0.clone());
+            self.x = category(&self.color)
+                .map(|_| self.color.clone())
+                .unwrap_or(first_category)
+                .or(self.x);
+        }
+        self.kind = kind;
+        self
+    }
 }
 
 /// Rows drawn alike: one colour category and one symbol (empty name without either).
@@ -502,7 +544,25 @@ fn points(
     layout: &mut Json,
 ) {
     trace["customdata"] = json!(group.rows);
-    trace["hovertext"] = json!(values(table, &group.rows, ID));
+    // The sample, and the values its colour and size stand for.
+    let shown: Vec<usize> = [color, size].into_iter().flatten().collect();
+    let hover: Vec<String> = group
+        .rows
+        .iter()
+        .map(|&r| {
+            let row = &table.rows[r];
+            let mut text = table::show(&row[ID]);
+            for &c in &shown {
+                text.push_str(&format!(
+                    "<br>{}: {}",
+                    table.columns[c].0,
+                    table::show(&row[c])
+                ));
+            }
+            text
+        })
+        .collect();
+    trace["hovertext"] = json!(hover);
     let mut marker = json!({});
     match (group.color, color) {
         (Some(category), _) => marker["color"] = json!(PALETTE[category % PALETTE.len()]),
@@ -710,7 +770,10 @@ mod tests {
         assert_eq!(data.len(), 2);
         assert_eq!(data[0]["name"], "Biome=Polar");
         assert_eq!(data[0]["customdata"], json!([1, 3]));
-        assert_eq!(data[0]["hovertext"], json!(["S1", "S3"]));
+        assert_eq!(
+            data[0]["hovertext"],
+            json!(["S1<br>Biome: Polar", "S3<br>Biome: Polar"])
+        );
         assert_eq!(data[1]["customdata"], json!([2, 4]));
         assert_ne!(data[0]["marker"]["color"], data[1]["marker"]["color"]);
         // A numeric colour is a scale, not groups.
@@ -724,6 +787,53 @@ mod tests {
         assert_eq!(
             figure["layout"]["coloraxis"]["colorbar"]["title"]["text"],
             "Temp"
+        );
+    }
+
+    #[test]
+    fn switching_to_a_box_groups_by_a_category() {
+        let t = table();
+        // A scatter of two numbers, coloured by biome: boxes of Y per biome.
+        let mut s = spec(PlotKind::Scatter);
+        s.color = Some("Biome".into());
+        let boxes = s.clone().switched_to(PlotKind::Box, &t);
+        assert_eq!(
+            (boxes.x.as_deref(), boxes.y.as_deref()),
+            (Some("Biome"), Some("Temp"))
+        );
+        assert_eq!(boxes.kind, PlotKind::Box);
+        // A histogram of one number: its boxes per the first category column.
+        let mut s = spec(PlotKind::Histogram);
+        s.y = None;
+        let violins = s.switched_to(PlotKind::Violin, &t);
+        assert_eq!(
+            (violins.x.as_deref(), violins.y.as_deref()),
+            (Some("index"), Some("CovXK"))
+        );
+        assert!(plot(&t, &ALL_ROWS, &violins).is_ok());
+        // A category on X stays; other switches change only the type.
+        let mut s = spec(PlotKind::Bar);
+        s.x = Some("Biome".into());
+        assert_eq!(s.clone().switched_to(PlotKind::Box, &t).x, s.x);
+        let line = spec(PlotKind::Scatter).switched_to(PlotKind::Line, &t);
+        assert_eq!((line.x, line.kind), (Some("CovXK".into()), PlotKind::Line));
+    }
+
+    #[test]
+    fn histograms_name_their_count_axis() {
+        let t = table();
+        let mut s = spec(PlotKind::Histogram);
+        s.y = None;
+        let figure = plot(&t, &ALL_ROWS, &s).unwrap();
+        assert_eq!(figure["layout"]["yaxis"]["title"]["text"], "count");
+        s.y = Some("Temp".into());
+        let figure = plot(&t, &ALL_ROWS, &s).unwrap();
+        assert_eq!(figure["layout"]["yaxis"]["title"]["text"], "sum of Temp");
+        // A density's colour counts rows.
+        let figure = plot(&t, &ALL_ROWS, &spec(PlotKind::DensityHeatmap)).unwrap();
+        assert_eq!(
+            figure["layout"]["coloraxis"]["colorbar"]["title"]["text"],
+            "count"
         );
     }
 
@@ -854,6 +964,7 @@ mod tests {
                 template: "plotly_dark".into(),
                 ..Look::default()
             },
+            ..MapSpec::default()
         };
         let figure = map(&t, &ALL_ROWS, "lat", "long", &spec).unwrap();
         let data = figure["data"].as_array().unwrap();
@@ -869,7 +980,34 @@ mod tests {
             "orthographic"
         );
         assert_eq!(figure["layout"]["paper_bgcolor"], "#111111");
+        // Hover says what colour and size stand for.
+        assert_eq!(data[0]["hovertext"][0], "S1<br>Biome: Polar<br>Temp: 3.000");
         assert!(map(&t, &ALL_ROWS, "latitude", "long", &spec).is_err());
+    }
+
+    #[test]
+    fn maps_label_mark_and_scale_their_points() {
+        let t = table();
+        let spec = MapSpec {
+            color: Some("Temp".into()),
+            color_scale: "Plasma".into(),
+            symbol: Some("Biome".into()),
+            label: Some("ID".into()),
+            look: Look {
+                opacity: Some(0.4),
+                ..Look::default()
+            },
+            ..MapSpec::default()
+        };
+        let figure = map(&t, &ALL_ROWS, "lat", "long", &spec).unwrap();
+        let data = figure["data"].as_array().unwrap();
+        // A trace per biome, each with its own symbol; labels above the points.
+        assert_eq!(data.len(), 2);
+        assert_ne!(data[0]["marker"]["symbol"], data[1]["marker"]["symbol"]);
+        assert_eq!(data[0]["mode"], "markers+text");
+        assert_eq!(data[0]["text"], json!(["S1", "S3"]));
+        assert_eq!(data[0]["marker"]["opacity"], 0.4);
+        assert_eq!(figure["layout"]["coloraxis"]["colorscale"], "Plasma");
     }
 
     #[test]
@@ -877,7 +1015,8 @@ mod tests {
         let presets: Presets = serde_json::from_value(json!({
             "priority": true,
             "map": {"name_1": {"color": "CovXK", "template": "ggplot2",
-                "title": {"title_text": "TEST", "title_x": 0.5}}},
+                "title": {"title_text": "TEST", "title_x": 0.5},
+                "text": "ID", "symbol": "Biome", "color_continuous_scale": "Blues"}},
             "plot": {"name_1": {"type": "Scatter", "X": ["CovXK"], "Y": ["CovXB"],
                 "marginal_x": "violin", "trendline": "ols"},
                 "odd": {"type": "Pie"}},
@@ -902,6 +1041,14 @@ mod tests {
                 map.look.title.as_str()
             ),
             (Some("CovXK"), "ggplot2", "TEST")
+        );
+        assert_eq!(
+            (
+                map.label.as_deref(),
+                map.symbol.as_deref(),
+                map.color_scale.as_str()
+            ),
+            (Some("ID"), Some("Biome"), "Blues")
         );
         assert_eq!(
             presets.plot("odd").unwrap_err().0,

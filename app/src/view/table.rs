@@ -4,8 +4,18 @@
 
 use std::cmp::Ordering;
 
-use crate::model::session::{Column, ColumnKind, Hit, PairResult, Value};
+use crate::model::session::{Column, ColumnKind, Hit, PairResult, Session, Value};
 use crate::model::table::{ABUNDANCE_ONLY, HIT_COLUMNS};
+
+/// The columns of [`Table::overview`].
+pub const OVERVIEW_COLUMNS: [(&str, ColumnKind); 6] = [
+    ("query", ColumnKind::Text),
+    ("database", ColumnKind::Text),
+    ("state", ColumnKind::Text),
+    ("samples", ColumnKind::Integer),
+    ("best CovXK", ColumnKind::Float),
+    ("best sample", ColumnKind::Text),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -22,6 +32,35 @@ impl Table {
             columns,
             rows: result.hits.iter().map(cells).collect(),
         }
+    }
+
+    /// A session's overview: one row per (query, database) pair, in the session's order, with
+    /// its state, how many samples were found, and the best of them by `CovXK`.
+    pub fn overview(session: &Session) -> Table {
+        let columns = OVERVIEW_COLUMNS
+            .map(|(name, kind)| (name.to_owned(), kind))
+            .to_vec();
+        let rows = session
+            .pairs
+            .iter()
+            .map(|pair| {
+                let result = pair.result.as_ref();
+                let best = result.and_then(|r| {
+                    r.hits
+                        .iter()
+                        .max_by(|a, b| a.coverage.cov_xk.total_cmp(&b.coverage.cov_xk))
+                });
+                vec![
+                    Value::Text(pair.query.clone()),
+                    Value::Text(pair.database.clone()),
+                    Value::Text(pair.state.as_str().to_owned()),
+                    result.map_or(Value::Null, |r| Value::Integer(r.hits.len() as i64)),
+                    best.map_or(Value::Null, |h| Value::Float(h.coverage.cov_xk)),
+                    best.map_or(Value::Null, |h| Value::Text(h.id.clone())),
+                ]
+            })
+            .collect();
+        Table { columns, rows }
     }
 
     /// A metadata table as the API pages it (`ID` first).
@@ -51,8 +90,13 @@ impl Table {
     /// Row positions `rows` ordered by `column`, descending or not (stable).
     pub fn sort(&self, rows: &mut [usize], column: usize, descending: bool) {
         rows.sort_by(|&a, &b| {
-            let order = compare(&self.rows[a][column], &self.rows[b][column]);
-            if descending { order.reverse() } else { order }
+            let (x, y) = (&self.rows[a][column], &self.rows[b][column]);
+            match (x, y) {
+                // Missing values last, whichever the direction.
+                (Value::Null, _) | (_, Value::Null) => compare(x, y),
+                _ if descending => compare(x, y).reverse(),
+                _ => compare(x, y),
+            }
         });
     }
 
@@ -180,6 +224,46 @@ mod tests {
     use super::*;
     use crate::model::results::Coverage;
 
+    #[test]
+    fn the_overview_has_a_row_per_pair_with_its_best_sample() {
+        let hit = |id: &str, cov: f64| serde_json::json!({"index": "pa", "ID": id, "has_metadata": true, "CovXK": cov, "CovXB": cov, "metadata": []});
+        let session: Session = serde_json::from_value(serde_json::json!({
+            "id": "s", "created": 0, "status": "done",
+            "queries": [{"name": "q1", "seq": "ACGT"}, {"name": "q2", "seq": "ACGT"}],
+            "databases": [{"name": "d", "options": {}}],
+            "pairs": [
+                {"query": "q1", "database": "d", "state": "done", "result": {
+                    "query_length": 4, "indexes": [], "columns": [], "geodata": null, "not_shown": 0,
+                    "hits": [hit("A", 0.2), hit("B", 0.9), hit("C", 0.5)]}},
+                {"query": "q2", "database": "d", "state": "failed", "error": "down"},
+            ],
+        }))
+        .unwrap();
+        let overview = Table::overview(&session);
+        assert_eq!(overview.columns[0], ("query".to_owned(), ColumnKind::Text));
+        assert_eq!(
+            overview.rows,
+            [
+                vec![
+                    Value::Text("q1".into()),
+                    Value::Text("d".into()),
+                    Value::Text("done".into()),
+                    Value::Integer(3),
+                    Value::Float(0.9),
+                    Value::Text("B".into()),
+                ],
+                vec![
+                    Value::Text("q2".into()),
+                    Value::Text("d".into()),
+                    Value::Text("failed".into()),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ],
+            ]
+        );
+    }
+
     fn table() -> Table {
         let hit = |id: &str, cov: f64, temp: Value, note: &str| Hit {
             index: "pa".into(),
@@ -236,7 +320,7 @@ mod tests {
         t.sort(&mut rows, 7, false);
         assert_eq!(rows, [2, 0, 1]);
         t.sort(&mut rows, 7, true);
-        assert_eq!(rows, [1, 0, 2]);
+        assert_eq!(rows, [0, 2, 1]);
         t.sort(&mut rows, 2, true);
         assert_eq!(rows, [1, 2, 0]);
     }

@@ -115,8 +115,14 @@ impl Facets {
                 }));
             }
             let named = |column: &Option<String>| column.clone().unwrap_or_default();
+            // A histogram's bars count rows, or sum Y.
+            let y_title = match (spec.kind, &spec.y) {
+                (PlotKind::Histogram, None) => "count".to_owned(),
+                (PlotKind::Histogram, Some(y)) => format!("sum of {y}"),
+                _ => named(&spec.y),
+            };
             layout[axis(&xa)]["title"] = json!({"text": named(&spec.x)});
-            layout[axis(&ya)]["title"] = json!({"text": named(&spec.y)});
+            layout[axis(&ya)]["title"] = json!({"text": y_title});
             if spec.log_x {
                 layout[axis(&xa)]["type"] = json!("log");
             }
@@ -210,7 +216,8 @@ impl Cartesian<'_> {
                 }
                 if matches!(kind, PlotKind::DensityHeatmap | PlotKind::DensityContour) {
                     trace.as_object_mut().map(|t| t.remove("marker"));
-                    layout["coloraxis"] = json!({"colorscale": "Viridis"});
+                    layout["coloraxis"] =
+                        json!({"colorscale": "Viridis", "colorbar": {"title": {"text": "count"}}});
                 }
                 if spec.trendline && kind == PlotKind::Scatter {
                     data.extend(self.trendline(&cell_group, &xa, &ya)?);

@@ -25,23 +25,36 @@ pub fn map(
             .transpose()
     };
     let (color, size) = (find(&spec.color)?, find(&spec.size)?);
+    let (symbol, label) = (find(&spec.symbol)?, find(&spec.label)?);
     let placed = with_coordinates(table, rows, lat, lon);
     let mut layout = json!({});
     let mut data = Vec::new();
-    for group in groups(table, &placed, color, None) {
+    for group in groups(table, &placed, color, symbol) {
         let mut trace = json!({
             "type": "scattergeo",
-            "mode": "markers",
+            "mode": if label.is_some() { "markers+text" } else { "markers" },
             "lat": values(table, &group.rows, lat),
             "lon": values(table, &group.rows, lon),
             "name": group.name,
             "showlegend": !group.name.is_empty(),
         });
+        if let Some(label) = label {
+            let texts: Vec<String> = group
+                .rows
+                .iter()
+                .map(|&r| table::show(&table.rows[r][label]))
+                .collect();
+            trace["text"] = json!(texts);
+            trace["textposition"] = json!("top center");
+        }
         points(&mut trace, table, &group, size, color, &mut layout);
         if let Some(opacity) = spec.look.opacity {
             trace["marker"]["opacity"] = json!(opacity);
         }
         data.push(trace);
+    }
+    if layout.get("coloraxis").is_some() {
+        layout["coloraxis"]["colorscale"] = json!(spec.color_scale);
     }
     layout["geo"] = json!({
         "projection": {"type": spec.projection},
