@@ -740,6 +740,17 @@ try {
     assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
   });
 
+  await step("shows-what-a-session-ran-with", async () => {
+    // The last search remembered z = 4; a session that ran with 3 puts 3 in the form.
+    await page.goto(sessionUrl);
+    await page.locator('.progress[data-status="done"]').waitFor();
+    const id = sessionUrl.split("/s/")[1];
+    const ran = (await (await fetch(`${base}/api/sessions/${id}`)).json()).databases[0].options.z;
+    assert.notEqual(ran, 4);
+    await until("the session's z", async () =>
+      (await page.locator('.option[data-option="z"] output').textContent()) === String(ran));
+  });
+
   await step("has-no-serious-accessibility-violations", async () => {
     await page.goto(sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();

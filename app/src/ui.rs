@@ -52,6 +52,14 @@ enum Shown {
     File(Session),
 }
 
+impl Shown {
+    fn session(&self) -> &Session {
+        match self {
+            Shown::Server(s) | Shown::File(s) => s,
+        }
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
     let info = LocalResource::new(api::info);
@@ -60,6 +68,13 @@ fn App() -> impl IntoView {
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let drawer_open = RwSignal::new(false);
     let choice = results::Choice::new();
+    // Changes with the session shown, not with its progress.
+    let ran_with = Memo::new(move |_| {
+        shown.with(|s| {
+            s.as_ref()
+                .map(|s| (s.session().id.clone(), s.session().databases.clone()))
+        })
+    });
     // The session followed, and its progress stream: another one shown stops it.
     let following: RwSignal<Option<String>> = RwSignal::new(None);
     let stream = StoredValue::new_local(None::<web_sys::EventSource>);
@@ -136,7 +151,7 @@ fn App() -> impl IntoView {
                                 <button class="drawer-toggle" aria-label="Show or hide the query panel"
                                     on:click=move |_| drawer_open.update(|o| *o = !*o)>"☰ Query"</button>
                                 <div class="backdrop" on:click=move |_| drawer_open.set(false)></div>
-                                <sidebar::Sidebar info=info on_session=follow on_file=open_file />
+                                <sidebar::Sidebar info=info ran_with=ran_with on_session=follow on_file=open_file />
                                 <main class="results">
                                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                                     {move || match shown.get() {

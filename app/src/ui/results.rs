@@ -225,14 +225,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
         <ul class="options" aria-label="Options of the search">{options}</ul>
         <nav class="chooser">
             <QueryPicker queries=queries query=query />
-            <label>" Database "
-                <select class="database" prop:value=move || database.get() on:change=move |ev| database.set(event_target_value(&ev))>
-                    {databases.into_iter().map(|d| {
-                        let selected = database.get_untracked() == d;
-                        view! { <option value=d.clone() selected=selected>{d.clone()}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
+            <label>" Database " {chooser("database", databases, database)}</label>
         </nav>
         <nav class="tabs">
             {tabs.into_iter().map(|(t, key, name)| view! {
@@ -255,6 +248,18 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
     }
 }
 
+/// A drop-down list of `names` bound to `chosen`.
+fn chooser(class: &'static str, names: Vec<String>, chosen: RwSignal<String>) -> impl IntoView {
+    view! {
+        <select class=class prop:value=move || chosen.get() on:change=move |ev| chosen.set(event_target_value(&ev))>
+            {names.into_iter().map(|name| {
+                let selected = chosen.get_untracked() == name;
+                view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
 /// Up to this many queries are offered in a drop-down list; more, in a list searched by name.
 const QUERIES_LISTED: usize = 50;
 
@@ -262,17 +267,7 @@ const QUERIES_LISTED: usize = 50;
 #[component]
 fn QueryPicker(queries: Vec<String>, query: RwSignal<String>) -> impl IntoView {
     if queries.len() <= QUERIES_LISTED {
-        return view! {
-            <label>"Query "
-                <select class="query" prop:value=move || query.get() on:change=move |ev| query.set(event_target_value(&ev))>
-                    {queries.into_iter().map(|q| {
-                        let selected = query.get_untracked() == q;
-                        view! { <option value=q.clone() selected=selected>{q.clone()}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
-        .into_any();
+        return view! { <label>"Query " {chooser("query", queries, query)}</label> }.into_any();
     }
     let count = queries.len();
     let known: HashSet<String> = queries.iter().cloned().collect();

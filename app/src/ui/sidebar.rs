@@ -16,6 +16,7 @@ use super::options::OptionsPanel;
 use crate::api::{DatabaseInfo, Info};
 use crate::model::options::OptionValues;
 use crate::model::query::{parse_queries, warnings};
+use crate::model::session::DatabaseRun;
 use crate::model::session::Session;
 
 const PREFERENCES: &str = "kmviz.preferences";
@@ -33,6 +34,25 @@ impl Preferences {
         let stored: Preferences = browser::recall(PREFERENCES)
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
+        stored.applying(info)
+    }
+
+    /// The choices a session ran with.
+    fn ran(runs: &[DatabaseRun], info: &Info) -> Preferences {
+        Preferences {
+            databases: runs.iter().map(|r| r.name.clone()).collect(),
+            options: runs
+                .iter()
+                .map(|r| (r.name.clone(), r.options.clone()))
+                .collect(),
+        }
+        .applying(info)
+    }
+
+    /// These choices as far as they apply to this instance: its databases (else its default
+    /// ones), and their options shown to users.
+    fn applying(self, info: &Info) -> Preferences {
+        let stored = self;
         let known = |name: &String| info.databases.iter().any(|d| d.name == *name);
         let options = stored
             .options
@@ -77,6 +97,10 @@ async fn read_chosen_file(ev: leptos::ev::Event) -> Option<(String, Result<Vec<u
 #[component]
 pub fn Sidebar(
     info: Info,
+    /// The session shown (its id) and what it ran with: the form takes its databases and
+    /// options, to change and submit again.
+    #[prop(into)]
+    ran_with: Signal<Option<(String, Vec<DatabaseRun>)>>,
     on_session: impl Fn(String) + Clone + Send + Sync + 'static,
     on_file: impl Fn(Session) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -84,6 +108,14 @@ pub fn Sidebar(
     let chosen: RwSignal<Vec<String>> = RwSignal::new(remembered.databases);
     let fastx = RwSignal::new(String::new());
     let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(remembered.options);
+    let described = info.clone();
+    Effect::new(move |_| {
+        if let Some((_, runs)) = ran_with.get() {
+            let ran = Preferences::ran(&runs, &described);
+            chosen.set(ran.databases);
+            values.set(ran.options);
+        }
+    });
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
     let limits = info.input;
