@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod plugins;
 pub mod query;
+pub mod rate;
 pub mod sessions;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Plugins' tabs and branding.
     pub pages: Arc<crate::plugin::page::Pages>,
+    pub rates: Arc<rate::RateLimits>,
 }
 
 /// The instance's settings the API applies.
@@ -56,6 +58,7 @@ pub struct Settings {
     /// Example queries (FASTA) the app offers.
     pub example: Option<String>,
     pub max_body_size: usize,
+    pub rate_limits: crate::config::RateLimitConfig,
 }
 
 /// kmviz's JSON API: each route with its description ([`openapi`] gathers them).
@@ -75,6 +78,10 @@ pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
         .route("/api/{*rest}", axum::routing::any(edge::unknown_api_path))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate::count_request,
+        ))
         .layer(axum::middleware::map_response(edge::json_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(compression())
@@ -265,8 +272,17 @@ impl AuthFailures {
 }
 
 fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
-    let Some(credentials) = request
-        .headers()
+    let Some((user, password)) = basic_credentials(request.headers()) else {
+        return false;
+    };
+    users
+        .get(&user)
+        .is_some_and(|expected| same_bytes(expected.as_bytes(), password.as_bytes()))
+}
+
+/// The user and password of a request's HTTP basic authentication, if it has one.
+pub fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    let credentials = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
@@ -277,16 +293,9 @@ fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
                 .decode(v.trim())
                 .ok()
         })
-        .and_then(|v| String::from_utf8(v).ok())
-    else {
-        return false;
-    };
-    let Some((user, password)) = credentials.split_once(':') else {
-        return false;
-    };
-    users
-        .get(user)
-        .is_some_and(|expected| same_bytes(expected.as_bytes(), password.as_bytes()))
+        .and_then(|v| String::from_utf8(v).ok())?;
+    let (user, password) = credentials.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
 }
 
 /// Compares without stopping at the first difference, so timing does not reveal the prefix.
@@ -295,11 +304,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn unauthorized() -> Response {
-    let mut response = error::ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        message: "authentication required".into(),
-    }
-    .into_response();
+    let mut response =
+        error::ApiError::new(StatusCode::UNAUTHORIZED, "authentication required").into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"kmviz\""),

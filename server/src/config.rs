@@ -10,6 +10,7 @@
 //! `warnings` (what is ignored).
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use app::model::query::InputLimits;
@@ -64,6 +65,8 @@ pub struct Config {
     pub auth: Option<Auth>,
     #[serde(default)]
     pub engine: EngineConfig,
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
     #[serde(default)]
     pub sessions: SessionsConfig,
     #[serde(default)]
@@ -176,6 +179,19 @@ impl Default for ApiConfig {
 pub enum Auth {
     Users(BTreeMap<String, String>),
     Keyring(Vec<String>),
+}
+
+/// `[rate_limits]`: each client's quotas per minute (none: no limit); see
+/// [`crate::api::rate`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests to the API (`/api`) per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<NonZeroU32>,
+    /// Query letters submitted per minute, over all of a client's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letters_per_minute: Option<NonZeroU32>,
 }
 
 /// How queries run.

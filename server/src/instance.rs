@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 
+use crate::api::rate::RateLimits;
 use crate::api::{self, AppState, Settings};
 use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, Invalid, ServerConfig};
 use crate::engine::Engine;
@@ -50,6 +51,7 @@ impl Instance {
                     None => None,
                 },
                 max_body_size: config.api.max_body_size,
+                rate_limits: config.rate_limits,
             },
             data_dir: config
                 .sessions
@@ -162,10 +164,12 @@ impl App {
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
         jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();
+        let rates = RateLimits::new(instance.settings.rate_limits, instance.users.is_some());
         let state = AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(instance.settings),
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
+            rates: Arc::new(rates),
         };
         let mut router = api::router(state.clone()).merge(Router::from(
             api::ops::routes(instance.server.metrics).with_state(state),

@@ -87,10 +87,10 @@ async fn refuse_cross_site(request: Request, next: Next) -> Response {
             request.method(),
             request.uri()
         );
-        return ApiError {
-            status: StatusCode::FORBIDDEN,
-            message: format!("cross-site requests are refused ({reason})"),
-        }
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("cross-site requests are refused ({reason})"),
+        )
         .into_response();
     }
     next.run(request).await
@@ -143,5 +143,5 @@ pub async fn json_errors(response: Response) -> Response {
     } else {
         text
     };
-    ApiError { status, message }.into_response()
+    ApiError::new(status, message).into_response()
 }

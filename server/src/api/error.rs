@@ -15,28 +15,37 @@ use crate::session::StoreError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds before trying again makes sense (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 429: a client over its quota ([`super::rate`]).
+    pub fn too_many(message: impl Into<String>, retry_after: Option<u64>) -> ApiError {
         ApiError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
+            retry_after,
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
         }
     }
 
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: message.into(),
-        }
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }
 
@@ -50,7 +59,13 @@ impl IntoResponse for ApiError {
             self.message
         };
         let body = Json(app::api::ErrorBody { error: message });
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -85,18 +100,12 @@ impl From<JsonRejection> for ApiError {
             StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => e.status(),
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError {
-            status,
-            message: e.body_text(),
-        }
+        ApiError::new(status, e.body_text())
     }
 }
 
 impl From<MultipartError> for ApiError {
     fn from(e: MultipartError) -> ApiError {
-        ApiError {
-            status: e.status(),
-            message: e.body_text(),
-        }
+        ApiError::new(e.status(), e.body_text())
     }
 }

@@ -68,7 +68,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// What the layers around the routes may answer ([`super::require_basic_auth`],
-/// [`super::edge`], [`super::error`]), added to the routes they guard.
+/// [`super::edge`], [`super::error`], [`super::rate`]), added to the routes they guard.
 fn add_common_answers(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
@@ -108,6 +108,9 @@ fn add_common_answers(document: &mut utoipa::openapi::OpenApi) {
                 answers
                     .entry("500".into())
                     .or_insert_with(|| error("internal error (details are in the server's log)"));
+                answers.entry("429".into()).or_insert_with(|| {
+                    error("the client is over its quota per minute (`[rate_limits]`); `Retry-After` says when to try again")
+                });
             }
         }
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use app::api::{Chosen, ErrorBody, QueryRequest, Submitted};
 use app::model::options::{OptionValue, OptionValues};
-use app::model::query::{InputLimits, parse_queries, warnings};
+use app::model::query::{InputLimits, Query, parse_queries, warnings};
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -102,7 +102,7 @@ fn options_from_form(
 }
 
 /// Reads the queries of a request, within `limits`.
-fn queries(fastx: &[u8], limits: &InputLimits) -> Result<Vec<app::model::query::Query>, ApiError> {
+fn queries(fastx: &[u8], limits: &InputLimits) -> Result<Vec<Query>, ApiError> {
     Ok(parse_queries(fastx, limits)?)
 }
 
@@ -164,6 +164,9 @@ fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selecti
 ))]
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let engine = state.jobs.engine();
+    let client = state
+        .rates
+        .client(request.headers(), request.extensions().get());
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -190,6 +193,7 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
         (queries(body.fastx.as_bytes(), &limits)?, limits, chosen)
     };
     let runs = engine.check(chosen)?;
+    state.rates.letters(&client, letters(&queries))?;
     let warnings = warnings(&queries, &limits, &engine.kmer_sizes(&runs).await);
     let session = state.jobs.submit(queries, runs).await?;
     Ok((
@@ -217,8 +221,12 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
 async fn submit_for_zip(
     State(state): State<AppState>,
     Path(db): Path<String>,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let client = state
+        .rates
+        .client(request.headers(), request.extensions().get());
+    let multipart = Multipart::from_request(request, &()).await;
     let engine = state.jobs.engine();
     engine.database(&db)?;
     let form = read_form(multipart.map_err(|e| ApiError::bad_request(e.body_text()))?).await?;
@@ -232,6 +240,7 @@ async fn submit_for_zip(
     let options = options_from_form(engine, &db, texts)?;
     let queries = queries(&fastx, &state.settings.api_limits)?;
     let runs = engine.check(vec![(db, options)])?;
+    state.rates.letters(&client, letters(&queries))?;
     let session = state.jobs.submit(queries, runs).await?;
     let session = state
         .jobs
@@ -239,4 +248,9 @@ async fn submit_for_zip(
         .await?
         .ok_or_else(|| ApiError::internal("the session vanished"))?;
     Ok(super::sessions::zip_download(session, Archive::Tables))
+}
+
+/// The letters of `queries`, as a client's quota counts them.
+fn letters(queries: &[Query]) -> usize {
+    queries.iter().map(|q| q.seq.len()).sum()
 }

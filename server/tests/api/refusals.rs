@@ -257,3 +257,60 @@ async fn basic_authentication_guards_everything_when_configured() {
         .unwrap();
     assert_eq!(right.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_over_their_quota_get_429_with_retry_after() {
+    let (server, _dir) = instance("rate", "\n[rate_limits]\nrequests_per_minute = 3\n");
+    let info = server.url("/api/info");
+    for _ in 0..3 {
+        assert_eq!(client().get(&info).send().await.unwrap().status(), 200);
+    }
+    let refused = client().get(&info).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let (_, body) = common::openapi::read("GET", refused).await;
+    assert_eq!(
+        body["error"],
+        "client 127.0.0.1 sent more requests than its quota per minute allows"
+    );
+    // Probes are not counted.
+    let health = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Query letters, over a client's requests.
+    let extra = "\n[rate_limits]\nletters_per_minute = 100\n";
+    let (server, _dir) = instance("letters", extra);
+    let query = |n: usize| json!({"fastx": format!(">q\n{}\n", "ACGT".repeat(n / 4)), "databases": ["tsv"]});
+    let (status, body) = submit(&server, query(60)).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = submit(&server, query(60)).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        body["error"],
+        "client 127.0.0.1 submitted more query letters than its quota per minute allows"
+    );
+    let (status, body) = submit(&server, query(200)).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        body["error"],
+        "200 letters are more than client 127.0.0.1's quota of a whole minute"
+    );
+
+    // With users, each user has its own quota.
+    let extra = "\n[auth]\nalice = \"a\"\nbob = \"b\"\n[rate_limits]\nrequests_per_minute = 2\n";
+    let (server, _dir) = instance("rateusers", extra);
+    let info = server.url("/api/info");
+    let status = |user: &'static str, password: &'static str| {
+        let request = client().get(&info).basic_auth(user, Some(password));
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status("alice", "a").await, 200);
+    assert_eq!(status("alice", "a").await, 200);
+    assert_eq!(status("alice", "a").await, 429);
+    assert_eq!(status("bob", "b").await, 200);
+}
