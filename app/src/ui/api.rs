@@ -142,19 +142,9 @@ pub fn follow(
         update: Box::new(update),
         events: events.clone(),
     });
-    // The session as it is now, then the events that came meanwhile.
     leptos::task::spawn_local({
         let follower = follower.clone();
-        async move {
-            match session(&follower.id).await {
-                Ok(now) => {
-                    (follower.update)(Ok(now.clone()));
-                    *follower.session.borrow_mut() = Some(now);
-                    follower.apply_queued().await;
-                }
-                Err(e) => (follower.update)(Err(e)),
-            }
-        }
+        async move { follower.apply_queued().await }
     });
     let on_event =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
@@ -192,13 +182,31 @@ struct Follower {
 }
 
 impl Follower {
-    /// Applies the queued events one after another, asking for the pairs they say finished.
+    /// Reads the whole session if it has none (at first, or after a failed read), then applies
+    /// the queued events one after another, asking for the pairs they say finished.
     async fn apply_queued(&self) {
+        if self.session.borrow().is_none() {
+            match session(&self.id).await {
+                Ok(now) => {
+                    (self.update)(Ok(now.clone()));
+                    *self.session.borrow_mut() = Some(now);
+                }
+                Err(e) => {
+                    // The next event tries again.
+                    (self.update)(Err(e));
+                    self.busy.set(false);
+                    return;
+                }
+            }
+        }
         loop {
             let next = self.queue.borrow_mut().pop_front();
             let Some(event) = next else { break };
             if let Err(e) = self.apply(event).await {
+                // What that event changed is unknown here: the session is read whole again.
                 (self.update)(Err(e));
+                *self.session.borrow_mut() = None;
+                break;
             }
         }
         self.busy.set(false);

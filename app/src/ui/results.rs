@@ -1,6 +1,7 @@
-//! A session's results: progress, the (query, database) chooser, and the chosen pair's tabs —
-//! Index, Table, Plot, Map, Sequence, the plugins' tabs, Help. The pair's table filters drive its figures, a
-//! figure's selection narrows its table, and clicking a sample opens it in Sequence.
+//! A session's results: progress, the options it ran with, the (query, database) chooser, the
+//! Overview of every pair, and the chosen pair's tabs — Index, Table, Plot, Map, Sequence, the
+//! plugins' tabs, Help. The pair's table filters drive its figures, a figure's selection narrows
+//! its table, and clicking a sample opens it in Sequence.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

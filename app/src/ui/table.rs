@@ -171,7 +171,7 @@ pub fn TableView(
     let body_table = table.clone();
     view! {
         <FilterBar state=state filtered=filtered export=export />
-        <p class="count">
+        <p class="count" aria-live="polite">
             {move || format!("{} of {total} samples", shown.with(Vec::len))}
             {note}
             {move || state.selection.get().map(|s| view! {
