@@ -229,6 +229,34 @@ pub struct ProgressEvent {
     pub pairs: Vec<PairProgress>,
 }
 
+impl ProgressEvent {
+    /// `events`, in order, as one: each pair's last change, the last status and counts.
+    pub fn merged(events: impl IntoIterator<Item = ProgressEvent>) -> Option<ProgressEvent> {
+        let mut events = events.into_iter();
+        let mut all = events.next()?;
+        let mut at: std::collections::HashMap<usize, usize> = all
+            .pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.position, i))
+            .collect();
+        for event in events {
+            for pair in event.pairs {
+                match at.get(&pair.position) {
+                    Some(&i) => all.pairs[i] = pair,
+                    None => {
+                        at.insert(pair.position, all.pairs.len());
+                        all.pairs.push(pair);
+                    }
+                }
+            }
+            all.status = event.status;
+            all.progress = event.progress;
+        }
+        Some(all)
+    }
+}
+
 /// A pair's state in a [`ProgressEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -299,6 +327,51 @@ pub fn parse_positions(text: &str) -> Result<Vec<usize>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_merge_into_each_pairs_last_change() {
+        let pair = |position: usize, state: PairState| PairProgress {
+            position,
+            query: format!("q{position}"),
+            database: "d".into(),
+            state,
+            error: None,
+            hits: None,
+        };
+        let event = |status: Status, finished: usize, pairs: Vec<PairProgress>| ProgressEvent {
+            status,
+            progress: Progress {
+                total: 3,
+                finished,
+                failed: 0,
+                cancelled: 0,
+            },
+            pairs,
+        };
+        let first = event(
+            Status::Running,
+            0,
+            vec![pair(0, PairState::Pending), pair(1, PairState::Pending)],
+        );
+        let second = event(Status::Running, 1, vec![pair(1, PairState::Done)]);
+        let last = event(
+            Status::Done,
+            3,
+            vec![pair(0, PairState::Done), pair(2, PairState::Done)],
+        );
+        let all = ProgressEvent::merged([first, second, last.clone()]).unwrap();
+        assert_eq!(all.status, Status::Done);
+        assert_eq!(all.progress, last.progress);
+        assert_eq!(
+            all.pairs,
+            [
+                pair(0, PairState::Done),
+                pair(1, PairState::Done),
+                pair(2, PairState::Done)
+            ]
+        );
+        assert!(ProgressEvent::merged([]).is_none());
+    }
 
     #[test]
     fn positions_go_as_runs_and_come_back() {

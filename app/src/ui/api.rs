@@ -200,8 +200,12 @@ impl Follower {
             }
         }
         loop {
-            let next = self.queue.borrow_mut().pop_front();
-            let Some(event) = next else { break };
+            // Every event that came meanwhile at once: one request and one redraw for them all
+            // (a redraw of a large session takes longer than a pair).
+            let queued: Vec<ProgressEvent> = self.queue.borrow_mut().drain(..).collect();
+            let Some(event) = ProgressEvent::merged(queued) else {
+                break;
+            };
             if let Err(e) = self.apply(event).await {
                 // What that event changed is unknown here: the session is read whole again.
                 (self.update)(Err(e));
