@@ -58,7 +58,6 @@ pub struct Settings {
     /// Example queries (FASTA) the app offers.
     pub example: Option<String>,
     pub max_body_size: usize,
-    pub rate_limits: crate::config::RateLimitConfig,
 }
 
 /// kmviz's JSON API: each route with its description ([`openapi`] gathers them).

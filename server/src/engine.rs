@@ -259,7 +259,8 @@ impl Engine {
                 .await
                 .ok()?
                 .ok()?;
-            let k = kmer_size(&indexes, &database.options(), &run.options)?;
+            // Resolved by `check`: `z` is in them when the provider has one.
+            let k = kmer_size(&indexes, &[], &run.options)?;
             Some((run.name.clone(), k))
         });
         futures_util::future::join_all(sizes)

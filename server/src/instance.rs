@@ -11,7 +11,9 @@ use axum::Router;
 
 use crate::api::rate::RateLimits;
 use crate::api::{self, AppState, Settings};
-use crate::config::{Auth, Config, DatabaseSpec, EngineConfig, Invalid, ServerConfig};
+use crate::config::{
+    Auth, Config, DatabaseSpec, EngineConfig, Invalid, RateLimitConfig, ServerConfig,
+};
 use crate::engine::Engine;
 use crate::jobs::Jobs;
 use crate::plugin::{PluginSpec, Plugins};
@@ -30,6 +32,7 @@ pub struct Instance {
     pub site: PathBuf,
     /// HTTP basic credentials (user → password); everything is open without.
     pub users: Option<BTreeMap<String, String>>,
+    pub rate_limits: RateLimitConfig,
     pub plugins: Vec<PluginSpec>,
     pub server: ServerConfig,
 }
@@ -51,8 +54,8 @@ impl Instance {
                     None => None,
                 },
                 max_body_size: config.api.max_body_size,
-                rate_limits: config.rate_limits,
             },
+            rate_limits: config.rate_limits,
             data_dir: config
                 .sessions
                 .data_dir
@@ -164,7 +167,7 @@ impl App {
         let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
         jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();
-        let rates = RateLimits::new(instance.settings.rate_limits, instance.users.is_some());
+        let rates = RateLimits::new(instance.rate_limits, instance.users.is_some());
         let state = AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(instance.settings),

@@ -166,23 +166,22 @@ fn SequenceView(samples: Vec<Sample>, query: Arc<String>) -> impl IntoView {
     let Some(first) = samples.first() else {
         return ().into_any();
     };
-    let per_base_of = |s: &Sample| {
-        per_base(&s.hit.kmers.values(), s.kmer_size, query.len(), s.abundance).unwrap_or_default()
-    };
-    let bases: Vec<Track> = samples
+    // Each sample's runs decoded once, for both tracks.
+    let (bases, kmers): (Vec<Track>, Vec<Track>) = samples
         .iter()
-        .map(|s| Track {
-            name: s.label.clone(),
-            values: per_base_of(s),
+        .map(|s| {
+            let values = s.hit.kmers.values();
+            let bases = per_base(&values, s.kmer_size, query.len(), s.abundance);
+            let track = |values| Track {
+                name: s.label.clone(),
+                values,
+            };
+            (
+                track(bases.unwrap_or_default()),
+                track(values.into_iter().map(f64::from).collect()),
+            )
         })
-        .collect();
-    let kmers: Vec<Track> = samples
-        .iter()
-        .map(|s| Track {
-            name: s.label.clone(),
-            values: s.hit.kmers.values().into_iter().map(f64::from).collect(),
-        })
-        .collect();
+        .unzip();
     let abundance = samples.iter().all(|s| s.abundance);
     let measure = if abundance {
         "abundance"

@@ -73,25 +73,24 @@ impl RateLimits {
             Ok(Err(not_until)) => Err(limited(
                 "letters",
                 format!("{client} submitted more query letters than its quota per minute allows"),
-                not_until.wait_time_from(DefaultClock::default().now()),
+                Some(not_until.wait_time_from(DefaultClock::default().now())),
             )),
             // Waiting would not help: no Retry-After.
-            Err(_) => {
-                metrics::counter!("kmviz_rate_limited_total", "what" => "letters").increment(1);
-                Err(ApiError::too_many(
-                    format!("{letters} letters are more than {client}'s quota of a whole minute"),
-                    None,
-                ))
-            }
+            Err(_) => Err(limited(
+                "letters",
+                format!("{letters} letters are more than {client}'s quota of a whole minute"),
+                None,
+            )),
         }
     }
 }
 
-/// 429, counted, with the wait before the quota allows again (whole seconds, rounded up).
-fn limited(what: &'static str, message: String, wait: Duration) -> ApiError {
+/// 429, counted, with the wait before the quota allows again, if waiting helps (whole seconds,
+/// rounded up).
+fn limited(what: &'static str, message: String, wait: Option<Duration>) -> ApiError {
     metrics::counter!("kmviz_rate_limited_total", "what" => what).increment(1);
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    ApiError::too_many(message, Some(seconds.max(1)))
+    let seconds = wait.map(|w| (w.as_secs() + u64::from(w.subsec_nanos() > 0)).max(1));
+    ApiError::too_many(message, seconds)
 }
 
 /// Clients remembered before those whose quota is whole again are forgotten: the state of
@@ -118,7 +117,7 @@ pub async fn count_request(
         if let Err(not_until) = limiter.check_key(&who) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let message = format!("{who} sent more requests than its quota per minute allows");
-            return limited("requests", message, wait).into_response();
+            return limited("requests", message, Some(wait)).into_response();
         }
     }
     next.run(request).await
