@@ -40,6 +40,18 @@ pub struct Info {
     /// Instance plugins' home page, help and styles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branding: Option<Branding>,
+    /// The instance mails when a job ends, to the address a submission gives (`email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
+}
+
+/// How the app offers mails when jobs end.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notify {
+    /// What the operator says beside the address field (kmviz 0.8's `ui_notif_msg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Which tabs the app shows (kmviz 0.8's `ui.with_*_tab`), and the one it opens on.
@@ -192,6 +204,9 @@ pub struct QueryRequest {
     /// FASTA/FASTQ text, or a bare sequence.
     pub fastx: String,
     pub databases: Vec<Chosen>,
+    /// Where to mail when the job ends (instances with `notify` in `/api/info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// A chosen database: its name alone (its default options), or with options.
@@ -217,6 +232,18 @@ pub struct Submitted {
     /// What was accepted but will not search as meant (letters outside `ACGTN`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// One session of `GET /api/sessions`: the caller's sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionSummary {
+    pub id: String,
+    /// Seconds since the Unix epoch.
+    pub created: u64,
+    pub status: Status,
+    pub queries: usize,
+    pub databases: Vec<String>,
 }
 
 /// One event of `GET /api/sessions/{id}/events`: the session's status, counts, and the pairs

@@ -82,7 +82,7 @@ async fn request(
         },
         "cancel" => match submit().await {
             Some(id) => client
-                .delete(format!("{base}/api/sessions/{id}"))
+                .post(format!("{base}/api/sessions/{id}/cancel"))
                 .send()
                 .await
                 .is_ok_and(|r| r.status() == 200),

@@ -5,6 +5,7 @@
 //! - `/api/...`: kmviz's JSON API ([`info`], [`databases`], [`query`], [`sessions`]), described
 //!   by [`openapi`]; what plugins add ([`plugins`]: tabs, assets).
 
+pub mod auth;
 pub mod databases;
 pub mod edge;
 pub mod error;
@@ -17,16 +18,13 @@ pub mod query;
 pub mod rate;
 pub mod sessions;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::model::query::InputLimits;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use futures_util::StreamExt as _;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
@@ -58,6 +56,11 @@ pub struct Settings {
     /// Example queries (FASTA) the app offers.
     pub example: Option<String>,
     pub max_body_size: usize,
+    /// Anyone may read a session by its id (a shared link); else only its owner, when it
+    /// has one.
+    pub shared_links: bool,
+    /// Set when the instance mails as jobs end (`[notif]`).
+    pub notify: Option<app::api::Notify>,
 }
 
 /// kmviz's JSON API: each route with its description ([`openapi`] gathers them).
@@ -192,122 +195,4 @@ impl std::io::Write for ChunkWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Puts `router` behind HTTP basic authentication with `users` (name → password).
-pub fn require_basic_auth(router: Router, users: BTreeMap<String, String>) -> Router {
-    let users = Arc::new(users);
-    let failures = Arc::new(AuthFailures::default());
-    router.layer(axum::middleware::from_fn(
-        move |request: Request, next: Next| {
-            let (users, failures) = (Arc::clone(&users), Arc::clone(&failures));
-            async move {
-                let client = request
-                    .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|info| info.0.ip());
-                if authorized(&request, &users) {
-                    failures.forget(client);
-                    return next.run(request).await;
-                }
-                if request.headers().contains_key(header::AUTHORIZATION) {
-                    // A wrong password: logged, and answered late so that guessing is slow
-                    // (the delay holds no worker).
-                    let (count, delay) = failures.count(client);
-                    tracing::warn!(
-                        "authentication failed for {} from {} ({count} in a row; answered in {delay:?})",
-                        request.uri().path(),
-                        client.map_or("an unknown client".to_owned(), |ip| ip.to_string()),
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                unauthorized()
-            }
-        },
-    ))
-}
-
-/// Failed authentications per client address: each one in a row doubles the delay of the
-/// answer, from [`FIRST_DELAY`] up to [`MOST_DELAY`]; a success, or [`FAILURES_KEPT`] of
-/// quiet, starts over.
-#[derive(Default)]
-struct AuthFailures(
-    std::sync::Mutex<
-        std::collections::HashMap<Option<std::net::IpAddr>, (u32, std::time::Instant)>,
-    >,
-);
-
-const FIRST_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
-const MOST_DELAY: std::time::Duration = std::time::Duration::from_secs(8);
-const FAILURES_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
-
-impl AuthFailures {
-    /// Counts a failure of `client`: how many in a row, and how late to answer it.
-    fn count(&self, client: Option<std::net::IpAddr>) -> (u32, std::time::Duration) {
-        let now = std::time::Instant::now();
-        let mut failures = self.0.lock().expect("not poisoned");
-        if failures.len() >= 100_000 {
-            // Many addresses (a botnet, IPv6): keep the recent ones.
-            failures.retain(|_, (_, last)| now.duration_since(*last) < FAILURES_KEPT);
-        }
-        let (count, last) = failures.entry(client).or_insert((0, now));
-        if now.duration_since(*last) >= FAILURES_KEPT {
-            *count = 0;
-        }
-        *count += 1;
-        *last = now;
-        let delay = FIRST_DELAY
-            .saturating_mul(1 << (*count - 1).min(4))
-            .min(MOST_DELAY);
-        (*count, delay)
-    }
-
-    fn forget(&self, client: Option<std::net::IpAddr>) {
-        let mut failures = self.0.lock().expect("not poisoned");
-        if !failures.is_empty() {
-            failures.remove(&client);
-        }
-    }
-}
-
-fn authorized(request: &Request, users: &BTreeMap<String, String>) -> bool {
-    let Some((user, password)) = basic_credentials(request.headers()) else {
-        return false;
-    };
-    users
-        .get(&user)
-        .is_some_and(|expected| same_bytes(expected.as_bytes(), password.as_bytes()))
-}
-
-/// The user and password of a request's HTTP basic authentication, if it has one.
-pub fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
-    let credentials = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        // RFC 7235: the scheme is case-insensitive.
-        .and_then(|(scheme, v)| scheme.eq_ignore_ascii_case("basic").then_some(v))
-        .and_then(|v| {
-            base64::engine::general_purpose::STANDARD
-                .decode(v.trim())
-                .ok()
-        })
-        .and_then(|v| String::from_utf8(v).ok())?;
-    let (user, password) = credentials.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
-}
-
-/// Compares without stopping at the first difference, so timing does not reveal the prefix.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn unauthorized() -> Response {
-    let mut response =
-        error::ApiError::new(StatusCode::UNAUTHORIZED, "authentication required").into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"kmviz\""),
-    );
-    response
 }

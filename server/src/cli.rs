@@ -12,6 +12,7 @@ use kmindex::Format;
 mod check;
 mod index;
 mod serve;
+mod token;
 
 use check::{check_config, check_plugin, list_plugins};
 use index::{build, default_threads, query};
@@ -68,6 +69,14 @@ enum Command {
     /// Inspect WebAssembly plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manage API tokens (sent as `Authorization: Bearer …`).
+    Token {
+        /// The instance's configuration (without: the demo's).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Print the OpenAPI document of kmviz's HTTP API (as served at /api/openapi.json), for
     /// generating clients.
     Openapi,
@@ -77,6 +86,16 @@ enum Command {
         #[arg(default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a token and print it (once: only its hash is kept).
+    Create { name: String },
+    /// List the tokens: id, day made, name.
+    List,
+    /// Revoke a token by its id: it opens nothing from then on.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +277,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => demo(default_demo_dir(), crate::demo::DEFAULT_SEED, &listen),
         Command::Config(ConfigCommand::Check { file }) => check_config(&file),
         Command::Health { url } => health(&url),
+        Command::Token { config, command } => match command {
+            TokenCommand::Create { name } => token::create(config.as_deref(), &name),
+            TokenCommand::List => token::list(config.as_deref()),
+            TokenCommand::Revoke { id } => token::revoke(config.as_deref(), &id),
+        },
         Command::Openapi => {
             println!("{}", crate::api::openapi::document().to_pretty_json()?);
             Ok(())

@@ -1,7 +1,7 @@
 //! The instance's configuration: TOML, YAML or JSON (by extension), in kmviz 0.8's shape.
 //!
 //! Every section kmviz 0.8 knows is accepted; those this server has no use for (`cache`,
-//! `html`, `notif`, `plugins`, `assets`, `preset`) are reported by [`Config::warnings`]. Any
+//! `html`, `plugins`, `assets`, `preset`) are reported by [`Config::warnings`]. Any
 //! other key is an error naming the key and where it is. Provider and MetaDB `params` are
 //! checked against their `type`. Relative paths are relative to the configuration file's folder.
 //!
@@ -78,8 +78,9 @@ pub struct Config {
     pub cache: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<Json>,
+    /// E-mail when a job ends, to the address its submission gives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notif: Option<Json>,
+    pub notif: Option<NotifConfig>,
     /// WebAssembly plugins (`wasm` and grants); kmviz 0.8's Python plugins are ignored.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub plugins: BTreeMap<String, Json>,
@@ -181,6 +182,68 @@ pub enum Auth {
     Keyring(Vec<String>),
 }
 
+/// `[notif]` (kmviz 0.8's shape): a mail to the address a submission gives when its job ends
+/// (done, failed or interrupted; not when cancelled), through an SMTP server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifConfig {
+    /// `smtp` (kmviz 0.8's `sendgrid` is not supported).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Templates of the mail's subject and body, when every pair was done (`subject`,
+    /// `success`) or not (`subject_failure`, `failure`): `{SESSION}`, `{STATUS}`, `{LINK}`,
+    /// `{SUMMARY}`, `{REASON}` and the keys of `custom` are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+    /// The instance's public address (`https://kmviz.example.org`): `{LINK}` is the session's
+    /// page there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub params: SmtpParams,
+}
+
+/// How mails are sent.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpParams {
+    /// `host` or `host:port`.
+    pub server: String,
+    /// The `From` address.
+    pub sender: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// `tls`: TLS from the start, port 465 by default (kmviz 0.8's); `starttls`: TLS after
+    /// `STARTTLS`, port 587; `none`: plain SMTP, port 25 (a relay on the same host).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// Seconds to wait on the SMTP server.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    #[default]
+    Tls,
+    Starttls,
+    None,
+}
+
 /// `[rate_limits]`: each client's quotas per minute (none: no limit); see
 /// [`crate::api::rate`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -226,6 +289,9 @@ pub struct SessionsConfig {
     pub data_dir: Option<PathBuf>,
     /// Days a session is kept after it was created.
     pub retention_days: u64,
+    /// Anyone with a session's link may read it; `false`: only its owner (the user or token
+    /// that made it), when it has one.
+    pub shared_links: bool,
 }
 
 impl Default for SessionsConfig {
@@ -233,6 +299,7 @@ impl Default for SessionsConfig {
         SessionsConfig {
             data_dir: None,
             retention_days: 30,
+            shared_links: true,
         }
     }
 }

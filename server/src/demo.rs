@@ -392,7 +392,7 @@ fn other_base(rng: &mut Rng, base: u8) -> char {
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Hinnant's civil-from-days).
-fn civil_date(days: i64) -> String {
+pub(crate) fn civil_date(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -16,6 +16,7 @@ use crate::config::{
 };
 use crate::engine::Engine;
 use crate::jobs::Jobs;
+use crate::notify::Notifier;
 use crate::plugin::{PluginSpec, Plugins};
 use crate::session::{SessionStore, SqliteStore};
 
@@ -33,6 +34,8 @@ pub struct Instance {
     /// HTTP basic credentials (user → password); everything is open without.
     pub users: Option<BTreeMap<String, String>>,
     pub rate_limits: RateLimitConfig,
+    /// `[notif]`'s mails, checked.
+    pub notifier: Option<Arc<Notifier>>,
     pub plugins: Vec<PluginSpec>,
     pub server: ServerConfig,
 }
@@ -54,8 +57,16 @@ impl Instance {
                     None => None,
                 },
                 max_body_size: config.api.max_body_size,
+                shared_links: config.sessions.shared_links,
+                notify: config.notif.as_ref().map(|_| app::api::Notify {
+                    message: config.ui.ui_notif_msg.clone(),
+                }),
             },
             rate_limits: config.rate_limits,
+            notifier: match &config.notif {
+                Some(notif) => Some(Arc::new(Notifier::open(notif)?)),
+                None => None,
+            },
             data_dir: config
                 .sessions
                 .data_dir
@@ -164,10 +175,11 @@ impl App {
         if interrupted > 0 {
             tracing::warn!("{interrupted} sessions were running when the server stopped");
         }
-        let jobs = Jobs::new(Arc::new(engine), Arc::new(store));
+        let store: Arc<dyn SessionStore> = Arc::new(store);
+        let jobs = Jobs::new(Arc::new(engine), Arc::clone(&store), instance.notifier);
         jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();
-        let rates = RateLimits::new(instance.rate_limits, instance.users.is_some());
+        let rates = RateLimits::new(instance.rate_limits);
         let state = AppState {
             jobs: Arc::clone(&jobs),
             settings: Arc::new(instance.settings),
@@ -185,9 +197,11 @@ impl App {
             ),
         }
         router = router.route_layer(axum::middleware::from_fn(crate::metrics::remember_route));
-        if let Some(users) = instance.users {
-            router = api::require_basic_auth(router, users);
-        }
+        let gate = api::auth::Gate {
+            users: instance.users,
+            tokens: Some(store),
+        };
+        router = api::auth::authenticate(router, gate);
         // Open to probes (a container's health check has no password); it tells nothing.
         Ok(App {
             router: router.merge(Router::from(api::ops::health_routes())),

@@ -12,7 +12,10 @@ use app::model::session::{DatabaseRun, Pair, PairState, Session, Status};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
+use lettre::message::Mailbox;
+
 use crate::engine::Engine;
+use crate::notify::Notifier;
 use crate::session::{SessionStore, StoreError};
 
 /// The running sessions, and where finished ones are kept.
@@ -27,6 +30,17 @@ pub struct Jobs {
     /// Sessions that ended lately, as they ended: the client that watched one end, and asks
     /// for it next, is answered without reading it back from the store.
     ended: Mutex<VecDeque<Arc<Session>>>,
+    /// Sends a mail when a job ends, when asked and configured.
+    notifier: Option<Arc<Notifier>>,
+    /// Mails on their way: a stop waits for them a little.
+    mails: Mutex<JoinSet<()>>,
+}
+
+/// Who submits a session: its owner, and where to mail when its job ends.
+#[derive(Debug, Clone, Default)]
+pub struct Submitter {
+    pub owner: Option<String>,
+    pub notify: Option<Mailbox>,
 }
 
 /// The slots one database may hold when the instance has `databases`: half of them when there
@@ -43,6 +57,9 @@ fn database_share(concurrency: usize, databases: usize) -> usize {
 /// Why a pair has no result when the server stopped before it finished.
 pub const INTERRUPTED: &str = "the server stopped before this pair finished";
 
+/// How long a stop waits for the mails of the jobs that ended.
+const MAILS_GRACE: Duration = Duration::from_secs(10);
+
 /// How many ended sessions are kept in memory, and the most hits one may have to be kept.
 const ENDED_KEPT: usize = 16;
 const ENDED_MAX_HITS: usize = 50_000;
@@ -53,6 +70,7 @@ const ENDED_MAX_HITS: usize = 50_000;
 struct Running {
     session: watch::Sender<Arc<Session>>,
     task: AbortHandle,
+    notify: Option<Mailbox>,
 }
 
 /// What a watcher sees of a session: its state now, and (while it runs) its updates.
@@ -62,8 +80,22 @@ pub enum Watch {
     Finished(Arc<Session>),
 }
 
+impl Watch {
+    /// The session as it is now.
+    pub fn now(&self) -> Arc<Session> {
+        match self {
+            Watch::Running(receiver) => Arc::clone(&receiver.borrow()),
+            Watch::Finished(session) => Arc::clone(session),
+        }
+    }
+}
+
 impl Jobs {
-    pub fn new(engine: Arc<Engine>, store: Arc<dyn SessionStore>) -> Arc<Jobs> {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<dyn SessionStore>,
+        notifier: Option<Arc<Notifier>>,
+    ) -> Arc<Jobs> {
         let concurrency = engine.settings().concurrency.max(1);
         let share = database_share(concurrency, engine.databases().count());
         let shares = engine
@@ -77,6 +109,8 @@ impl Jobs {
             shares,
             running: Mutex::new(HashMap::new()),
             ended: Mutex::new(VecDeque::with_capacity(ENDED_KEPT)),
+            notifier,
+            mails: Mutex::new(JoinSet::new()),
         })
     }
 
@@ -88,12 +122,18 @@ impl Jobs {
         &self.store
     }
 
-    /// Stores a new session for `queries` × `databases` and starts its job; returns the
-    /// session as stored (all pairs pending).
+    /// Whether mails are sent when jobs end (`[notif]`).
+    pub fn notifies(&self) -> bool {
+        self.notifier.is_some()
+    }
+
+    /// Stores a new session of `submitter` for `queries` × `databases` and starts its job;
+    /// returns the session as stored (all pairs pending).
     pub async fn submit(
         self: &Arc<Self>,
         queries: Vec<Query>,
         databases: Vec<DatabaseRun>,
+        submitter: Submitter,
     ) -> Result<Session, StoreError> {
         let pairs = queries
             .iter()
@@ -111,6 +151,7 @@ impl Jobs {
             id: new_id(),
             created: now(),
             status: Status::Running,
+            owner: submitter.owner,
             queries,
             databases,
             pairs,
@@ -133,6 +174,7 @@ impl Jobs {
             Running {
                 session: sender,
                 task: task.abort_handle(),
+                notify: submitter.notify,
             },
         );
         Ok(session)
@@ -260,7 +302,15 @@ impl Jobs {
         // Dropping the sender ends the watchers' streams.
         let job = self.running.lock().expect("not poisoned").remove(id);
         if let Some(job) = job {
-            let session = job.session.borrow();
+            let session = Arc::clone(&job.session.borrow());
+            if let (Some(notifier), Some(to)) = (&self.notifier, job.notify)
+                && status != Status::Cancelled
+            {
+                let (notifier, session) = (Arc::clone(notifier), Arc::clone(&session));
+                let mut mails = self.mails.lock().expect("not poisoned");
+                while mails.try_join_next().is_some() {}
+                mails.spawn(async move { notifier.send(&session, to).await });
+            }
             let hits: usize = session
                 .pairs
                 .iter()
@@ -272,7 +322,7 @@ impl Jobs {
                 if ended.len() == ENDED_KEPT {
                     ended.pop_front();
                 }
-                ended.push_back(Arc::clone(&*session));
+                ended.push_back(session);
             }
         }
         true
@@ -281,6 +331,18 @@ impl Jobs {
     /// For a stop: lets the running jobs finish for up to `grace`, then interrupts the others
     /// (their unfinished pairs fail, as when a stopped server starts again).
     pub async fn wind_down(&self, grace: Duration) {
+        self.end_jobs(grace).await;
+        // The mails of the jobs that ended: sent, or given up on, before the process goes.
+        let mut mails = std::mem::take(&mut *self.mails.lock().expect("not poisoned"));
+        if !mails.is_empty() {
+            let sent = async { while mails.join_next().await.is_some() {} };
+            if tokio::time::timeout(MAILS_GRACE, sent).await.is_err() {
+                tracing::warn!("{} mails not sent before the stop", mails.len());
+            }
+        }
+    }
+
+    async fn end_jobs(&self, grace: Duration) {
         let watched: Vec<_> = {
             let running = self.running.lock().expect("not poisoned");
             running.values().map(|r| r.session.subscribe()).collect()
@@ -319,13 +381,19 @@ impl Jobs {
         Ok(self.store.load(id).await?.map(Arc::new))
     }
 
+    /// Deletes session `id` (its job cancelled first if it runs); whether it was there.
+    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.finish(id, Status::Cancelled).await;
+        self.ended
+            .lock()
+            .expect("not poisoned")
+            .retain(|s| s.id != id);
+        self.store.delete(id.to_owned()).await
+    }
+
     /// Session `id` as it is now.
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
-        Ok(match self.watch(id).await? {
-            Some(Watch::Running(receiver)) => Some(Arc::clone(&receiver.borrow())),
-            Some(Watch::Finished(session)) => Some(session),
-            None => None,
-        })
+        Ok(self.watch(id).await?.map(|watch| watch.now()))
     }
 
     /// Watches session `id`.
@@ -386,7 +454,7 @@ impl Jobs {
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

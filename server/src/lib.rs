@@ -20,10 +20,12 @@ pub mod instance;
 pub mod jobs;
 pub mod metadb;
 pub mod metrics;
+pub mod notify;
 pub mod plugin;
 pub mod provider;
 pub mod registry;
 pub mod session;
+pub mod token;
 pub mod web;
 
 pub use instance::{App, Instance};

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 
+use app::api::SessionSummary;
 use app::model::session::{Pair, PairState, Session, Status};
 use lz4_flex::block::{CompressTable, compress_into_with_table, get_maximum_output_size};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::future::BoxFuture;
+use crate::token::Token;
 
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -47,6 +49,20 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     fn writable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The store's size on disk, in bytes.
     fn bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+    /// The sessions `owner` made, newest first, at most `limit`.
+    fn sessions_of(
+        &self,
+        owner: String,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionSummary>, StoreError>>;
+    /// Deletes session `id` with its pairs; whether it was there.
+    fn delete(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>>;
+    fn add_token(&self, token: Token) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn token(&self, id: String) -> BoxFuture<'_, Result<Option<Token>, StoreError>>;
+    /// Every token, oldest first.
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<Token>, StoreError>>;
+    /// Forgets token `id` (it opens nothing from then on); whether it was there.
+    fn revoke_token(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>>;
 }
 
 /// Sessions in an SQLite file. Writes go to one thread that commits whatever has queued up
@@ -281,6 +297,22 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
              COMMIT;"
         ))?;
     }
+    if version < 2 {
+        // Version 2: sessions have owners; API tokens.
+        connection.execute_batch(
+            "BEGIN;
+             ALTER TABLE sessions ADD COLUMN owner TEXT;
+             CREATE INDEX sessions_owner ON sessions(owner, created);
+             CREATE TABLE tokens (
+                 id TEXT PRIMARY KEY,
+                 name TEXT NOT NULL,
+                 created INTEGER NOT NULL,
+                 secret_hash TEXT NOT NULL
+             );
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -343,19 +375,20 @@ fn unpack<T: serde::de::DeserializeOwned>(format: i64, stored: ValueRef) -> Resu
 fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
     let row = connection
         .query_row(
-            "SELECT created, status, format, request FROM sessions WHERE id = ?1",
+            "SELECT created, status, format, request, owner FROM sessions WHERE id = ?1",
             [id],
             |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,
                     unpack::<Request>(row.get(2)?, row.get_ref(3)?),
+                    row.get::<_, Option<String>>(4)?,
                 ))
             },
         )
         .optional()
         .map_err(sql)?;
-    let Some((created, status, request)) = row else {
+    let Some((created, status, request, owner)) = row else {
         return Ok(None);
     };
     let request = request?;
@@ -372,6 +405,7 @@ fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError
         id: id.to_owned(),
         created: created as u64,
         status: status_of(&status),
+        owner,
         queries: request.queries,
         databases: request.databases,
         pairs,
@@ -396,14 +430,15 @@ impl SessionStore for SqliteStore {
         self.encode_then_write(encode, |connection, (session, request, pairs)| {
             execute(
                 connection,
-                "INSERT INTO sessions (id, created, status, format, request)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO sessions (id, created, status, format, request, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     session.id,
                     session.created as i64,
                     session.status.as_str(),
                     MSGPACK_LZ4,
-                    request
+                    request,
+                    session.owner,
                 ],
             )?;
             for (position, body) in pairs.into_iter().enumerate() {
@@ -515,6 +550,92 @@ impl SessionStore for SqliteStore {
             Ok(pages as u64 + log)
         })
     }
+
+    fn sessions_of(
+        &self,
+        owner: String,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<SessionSummary>, StoreError>> {
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, created, status, format, request FROM sessions
+                     WHERE owner = ?1 ORDER BY created DESC, id LIMIT ?2",
+                )
+                .map_err(sql)?;
+            let mut rows = statement.query(params![owner, limit as i64]).map_err(sql)?;
+            let mut sessions = Vec::new();
+            while let Some(row) = rows.next().map_err(sql)? {
+                let request: Request =
+                    unpack(row.get(3).map_err(sql)?, row.get_ref(4).map_err(sql)?)?;
+                sessions.push(SessionSummary {
+                    id: row.get(0).map_err(sql)?,
+                    created: row.get::<_, i64>(1).map_err(sql)? as u64,
+                    status: status_of(&row.get::<_, String>(2).map_err(sql)?),
+                    queries: request.queries.len(),
+                    databases: request.databases.into_iter().map(|d| d.name).collect(),
+                });
+            }
+            Ok(sessions)
+        })
+    }
+
+    fn delete(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.write(move |connection| {
+            Ok(execute(connection, "DELETE FROM sessions WHERE id = ?1", [id])? > 0)
+        })
+    }
+
+    fn add_token(&self, token: Token) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.write(move |connection| {
+            execute(
+                connection,
+                "INSERT INTO tokens (id, name, created, secret_hash) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    token.id,
+                    token.name,
+                    token.created as i64,
+                    token.secret_hash
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn token(&self, id: String) -> BoxFuture<'_, Result<Option<Token>, StoreError>> {
+        self.read(move |connection| {
+            connection
+                .prepare_cached(&format!("{TOKENS} WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([id], token_of).optional())
+                .map_err(sql)
+        })
+    }
+
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<Token>, StoreError>> {
+        self.read(|connection| {
+            let all = format!("{TOKENS} ORDER BY created, id");
+            let mut statement = connection.prepare(&all).map_err(sql)?;
+            let tokens = statement.query_map([], token_of).map_err(sql)?;
+            tokens.collect::<Result<_, _>>().map_err(sql)
+        })
+    }
+
+    fn revoke_token(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.write(move |connection| {
+            Ok(execute(connection, "DELETE FROM tokens WHERE id = ?1", [id])? > 0)
+        })
+    }
+}
+
+const TOKENS: &str = "SELECT id, name, created, secret_hash FROM tokens";
+
+fn token_of(row: &rusqlite::Row) -> rusqlite::Result<Token> {
+    Ok(Token {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created: row.get::<_, i64>(2)? as u64,
+        secret_hash: row.get(3)?,
+    })
 }
 
 fn update_pair(
@@ -541,6 +662,7 @@ mod tests {
             id: id.into(),
             created,
             status,
+            owner: None,
             queries: vec![app::model::query::Query {
                 name: "q".into(),
                 seq: "ACGT".into(),

@@ -159,7 +159,7 @@ async fn cancelling_a_session_stops_its_lookups() {
     );
     let id = busy_session(&server, 8, 4_000_000).await;
     let response = reqwest::Client::new()
-        .delete(server.url(&format!("/api/sessions/{id}")))
+        .post(server.url(&format!("/api/sessions/{id}/cancel")))
         .send()
         .await
         .unwrap();
@@ -167,7 +167,7 @@ async fn cancelling_a_session_stops_its_lookups() {
     let used = cpu_over_a_second(&server, Duration::from_millis(200)).await;
     assert!(
         used < 0.25,
-        "{used:.2} CPU seconds in the second after DELETE"
+        "{used:.2} CPU seconds in the second after the cancel"
     );
 }
 

@@ -84,6 +84,10 @@ fn test() -> Result<(), String> {
         ("nlohmann-json3-dev", "/usr/include/nlohmann/json.hpp"),
         ("libfmt-dev", "/usr/include/fmt/format.h"),
         ("mariadb-server", "/usr/sbin/mariadbd"),
+        (
+            "python3-aiosmtpd",
+            "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py",
+        ),
         ("chromium", "/usr/bin/chromium"),
         ("npm", "/usr/bin/npm"),
     ])?;

@@ -72,6 +72,9 @@ pub struct Session {
     /// Seconds since the Unix epoch.
     pub created: u64,
     pub status: Status,
+    /// Who made it (`user:NAME` or `token:ID`); none when the instance does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub queries: Vec<Query>,
     pub databases: Vec<DatabaseRun>,
     /// One per (query, database), queries outer, in request order.
@@ -319,6 +322,7 @@ mod tests {
             id: "s".into(),
             created: 0,
             status: Status::Cancelled,
+            owner: None,
             queries: Vec::new(),
             databases: Vec::new(),
         };

@@ -51,10 +51,12 @@ pub async fn info() -> Result<Info, ApiFailure> {
     read(Request::get("/api/info").send().await).await
 }
 
-/// Submits `fastx` to `databases` (name, options); returns the session id.
+/// Submits `fastx` to `databases` (name, options), mailing `email` when the job ends;
+/// returns the session id.
 pub async fn submit(
     fastx: String,
     databases: Vec<(String, OptionValues)>,
+    email: Option<String>,
 ) -> Result<String, ApiFailure> {
     let body = QueryRequest {
         fastx,
@@ -62,6 +64,7 @@ pub async fn submit(
             .into_iter()
             .map(|(name, options)| Chosen::WithOptions { name, options })
             .collect(),
+        email,
     };
     let request = Request::post("/api/query")
         .json(&body)
@@ -121,7 +124,9 @@ pub async fn tab(id: &str, plugin: &str, query: &str, database: &str) -> TabCont
 
 pub fn cancel(id: String) {
     leptos::task::spawn_local(async move {
-        let _ = Request::delete(&format!("/api/sessions/{id}")).send().await;
+        let _ = Request::post(&format!("/api/sessions/{id}/cancel"))
+            .send()
+            .await;
     });
 }
 

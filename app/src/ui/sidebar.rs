@@ -20,6 +20,7 @@ use crate::model::session::DatabaseRun;
 use crate::model::session::Session;
 
 const PREFERENCES: &str = "kmviz.preferences";
+const EMAIL: &str = "kmviz.email";
 
 /// What the browser remembers between visits.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -118,6 +119,9 @@ pub fn Sidebar(
     });
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
+    // Where to mail when the job ends (instances that mail): remembered in this browser.
+    let email = RwSignal::new(browser::recall(EMAIL).unwrap_or_default());
+    let notify = info.notify.clone();
     let limits = info.input;
     let databases = info.databases.clone();
     let example = info.example.clone();
@@ -175,10 +179,12 @@ pub fn Sidebar(
                 (n, options)
             })
             .collect();
+        let address = Some(email.get().trim().to_owned()).filter(|a| !a.is_empty());
+        browser::remember(EMAIL, address.as_deref().unwrap_or_default());
         let on_session = on_session.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::submit(text, selection).await {
+            match api::submit(text, selection, address).await {
                 Ok(id) => on_session(id),
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -246,6 +252,18 @@ pub fn Sidebar(
                     .map(|db| view! { <OptionsPanel database=db values=values /> })
                     .collect_view()
             }}
+            {notify.map(|notify| view! {
+                <label class="email">
+                    "E-mail me when it ends (optional)"
+                    <input
+                        type="email"
+                        autocomplete="email"
+                        prop:value=move || email.get()
+                        on:input=move |ev| email.set(event_target_value(&ev))
+                    />
+                    {notify.message.map(|m| view! { <small>{m}</small> })}
+                </label>
+            })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <button class="submit" on:click=submit disabled=move || busy.get()>"Submit"</button>
             <OpenSession on_session=open_by_id on_file=on_file error=error />

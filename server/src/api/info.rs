@@ -60,5 +60,6 @@ async fn info(State(state): State<AppState>) -> Json<Info> {
         example: state.settings.example.clone(),
         tabs: state.pages.tabs(),
         branding: state.pages.branding().cloned(),
+        notify: state.settings.notify.clone(),
     })
 }

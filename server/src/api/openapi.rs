@@ -67,7 +67,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     document
 }
 
-/// What the layers around the routes may answer ([`super::require_basic_auth`],
+/// What the layers around the routes may answer ([`super::auth`],
 /// [`super::edge`], [`super::error`], [`super::rate`]), added to the routes they guard.
 fn add_common_answers(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -95,7 +95,7 @@ fn add_common_answers(document: &mut utoipa::openapi::OpenApi) {
             if path != "/healthz" {
                 answers.entry("401".into()).or_insert_with(|| {
                     error(
-                        "authentication required (the instance has users): no or wrong credentials",
+                        "authentication required (the instance has users): no or wrong credentials, or a wrong or revoked token",
                     )
                 });
             }

@@ -15,9 +15,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::PLUGINS;
-use super::sessions::unknown;
+use super::sessions::readable;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -48,10 +49,11 @@ struct Pair {
 ))]
 async fn tab(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, plugin)): Path<(String, String)>,
     Query(pair): Query<Pair>,
 ) -> Result<Json<TabContent>, ApiError> {
-    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
+    let session = readable(&state, &caller, &id).await?;
     let result = session
         .pairs
         .iter()
@@ -72,6 +74,7 @@ async fn tab(
         id: session.id.clone(),
         created: session.created,
         status: session.status,
+        owner: None,
         queries: session.queries.clone(),
         databases: session.databases.clone(),
         pairs: vec![result.clone()],

@@ -15,15 +15,20 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lettre::message::Mailbox;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::KMVIZ;
+use super::rate::RateLimits;
 use crate::engine::{Engine, Selection};
 use crate::export::Archive;
+use crate::jobs::Submitter;
+use crate::notify::Notifier;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,6 +45,8 @@ struct QueryForm {
     /// FASTA or FASTQ, gzipped or not.
     #[schema(value_type = String, format = Binary)]
     fastx: Vec<u8>,
+    /// Where to mail when the job ends (instances with `notify` in `/api/info`).
+    email: Option<String>,
 }
 
 /// kmviz 0.8's form for one database: option fields by their bare names, and the queries'
@@ -50,6 +57,8 @@ struct DatabaseQueryForm {
     /// FASTA or FASTQ, gzipped or not.
     #[schema(value_type = String, format = Binary)]
     fastx: Vec<u8>,
+    /// Where to mail when the job ends (instances with `notify` in `/api/info`).
+    email: Option<String>,
 }
 
 /// The fields of a multipart form: text fields by name, in order, and the `fastx` file.
@@ -164,21 +173,22 @@ fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selecti
 ))]
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let engine = state.jobs.engine();
-    let client = state
-        .rates
-        .client(request.headers(), request.extensions().get());
+    let client = RateLimits::client(request.extensions());
+    let owner = owner(&request);
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (queries, limits, chosen) = if is_form {
+    let (queries, limits, chosen, email) = if is_form {
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let (fastx, chosen) = chosen_from_form(engine, read_form(multipart).await?)?;
+        let mut form = read_form(multipart).await?;
+        let email = take_field(&mut form.fields, "email");
+        let (fastx, chosen) = chosen_from_form(engine, form)?;
         let limits = state.settings.api_limits;
-        (queries(&fastx, &limits)?, limits, chosen)
+        (queries(&fastx, &limits)?, limits, chosen, email)
     } else {
         let Json(body) = Json::<QueryRequest>::from_request(request, &()).await?;
         let chosen = body
@@ -190,12 +200,19 @@ async fn submit(State(state): State<AppState>, request: Request) -> Result<Respo
             })
             .collect();
         let limits = state.settings.input;
-        (queries(body.fastx.as_bytes(), &limits)?, limits, chosen)
+        (
+            queries(body.fastx.as_bytes(), &limits)?,
+            limits,
+            chosen,
+            body.email,
+        )
     };
+    let notify = recipient(&state, email)?;
     let runs = engine.check(chosen)?;
     state.rates.letters(&client, letters(&queries))?;
     let warnings = warnings(&queries, &limits, &engine.kmer_sizes(&runs).await);
-    let session = state.jobs.submit(queries, runs).await?;
+    let submitter = Submitter { owner, notify };
+    let session = state.jobs.submit(queries, runs, submitter).await?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/sessions/{}", session.id))],
@@ -223,16 +240,16 @@ async fn submit_for_zip(
     Path(db): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let client = state
-        .rates
-        .client(request.headers(), request.extensions().get());
+    let client = RateLimits::client(request.extensions());
+    let owner = owner(&request);
     let multipart = Multipart::from_request(request, &()).await;
     let engine = state.jobs.engine();
     engine.database(&db)?;
-    let form = read_form(multipart.map_err(|e| ApiError::bad_request(e.body_text()))?).await?;
+    let mut form = read_form(multipart.map_err(|e| ApiError::bad_request(e.body_text()))?).await?;
     let fastx = form
         .fastx
         .ok_or_else(|| ApiError::bad_request("the form has no 'fastx' file"))?;
+    let notify = recipient(&state, take_field(&mut form.fields, "email"))?;
     let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in form.fields {
         texts.entry(key).or_default().push(value);
@@ -241,13 +258,42 @@ async fn submit_for_zip(
     let queries = queries(&fastx, &state.settings.api_limits)?;
     let runs = engine.check(vec![(db, options)])?;
     state.rates.letters(&client, letters(&queries))?;
-    let session = state.jobs.submit(queries, runs).await?;
+    let session = state
+        .jobs
+        .submit(queries, runs, Submitter { owner, notify })
+        .await?;
     let session = state
         .jobs
         .finished(&session.id)
         .await?
         .ok_or_else(|| ApiError::internal("the session vanished"))?;
     Ok(super::sessions::zip_download(session, Archive::Tables))
+}
+
+/// The value of field `name` of a form's `fields`, taken out of them.
+fn take_field(fields: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let at = fields.iter().position(|(n, _)| n == name)?;
+    Some(fields.remove(at).1)
+}
+
+/// The mailbox a submission's `email` names, checked; refused when the instance sends no mail.
+fn recipient(state: &AppState, email: Option<String>) -> Result<Option<Mailbox>, ApiError> {
+    let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !state.jobs.notifies() {
+        return Err(ApiError::bad_request(
+            "email: this instance sends no mail (it has no [notif] section)",
+        ));
+    }
+    Notifier::recipient(&email)
+        .map(Some)
+        .map_err(ApiError::bad_request)
+}
+
+/// Who will own the session `request` makes.
+fn owner(request: &Request) -> Option<String> {
+    request.extensions().get::<Caller>()?.owner()
 }
 
 /// The letters of `queries`, as a client's quota counts them.

@@ -1,4 +1,4 @@
-//! Rate limits per client — the user it authenticated as, else its address: requests to the
+//! Rate limits per client — the user or token it authenticated as, else its address: requests to the
 //! API and query letters submitted, per minute (`[rate_limits]`). A client over its quota is
 //! answered 429 with `Retry-After`, and counted in `kmviz_rate_limited_total`.
 
@@ -7,13 +7,14 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::Extensions;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use crate::config::RateLimitConfig;
 
@@ -21,8 +22,6 @@ use crate::config::RateLimitConfig;
 pub struct RateLimits {
     requests: Option<DefaultKeyedRateLimiter<String>>,
     letters: Option<DefaultKeyedRateLimiter<String>>,
-    /// The instance checks users' passwords: a request's user names its client.
-    users: bool,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -35,26 +34,24 @@ impl std::fmt::Debug for RateLimits {
 }
 
 impl RateLimits {
-    /// `users`: the instance has users (`[auth]`), checked before the limits apply.
-    pub fn new(config: RateLimitConfig, users: bool) -> RateLimits {
+    pub fn new(config: RateLimitConfig) -> RateLimits {
         let limiter = |per_minute: Option<NonZeroU32>| {
             per_minute.map(|n| RateLimiter::keyed(Quota::per_minute(n)))
         };
         RateLimits {
             requests: limiter(config.requests_per_minute),
             letters: limiter(config.letters_per_minute),
-            users,
         }
     }
 
-    /// Who a request comes from: the user it authenticated as, else its address.
-    pub fn client(&self, headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> String {
-        let user = self
-            .users
-            .then(|| super::basic_credentials(headers))
-            .flatten();
-        match (user, peer) {
-            (Some((user, _)), _) => format!("user '{user}'"),
+    /// Who a request comes from: the user or token it authenticated as ([`Caller`]), else
+    /// its address.
+    pub fn client(extensions: &Extensions) -> String {
+        let caller = extensions
+            .get::<Caller>()
+            .filter(|c| **c != Caller::Anonymous);
+        match (caller, extensions.get::<ConnectInfo<SocketAddr>>()) {
+            (Some(caller), _) => caller.to_string(),
             (None, Some(ConnectInfo(peer))) => format!("client {}", peer.ip()),
             (None, None) => "an unknown client".to_owned(),
         }
@@ -111,9 +108,7 @@ pub async fn count_request(
 ) -> Response {
     if let Some(limiter) = &state.rates.requests {
         forget_quiet_clients(limiter);
-        let who = state
-            .rates
-            .client(request.headers(), request.extensions().get());
+        let who = RateLimits::client(request.extensions());
         if let Err(not_until) = limiter.check_key(&who) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let message = format!("{who} sent more requests than its quota per minute allows");

@@ -1,6 +1,7 @@
-//! Sessions: `GET /api/sessions/{id}` (JSON without the per-k-mer values unless
-//! `?vectors=true`, or Arrow IPC, complete, when asked with
-//! `Accept: application/vnd.apache.arrow.stream`), `DELETE` (cancels the job),
+//! Sessions: `GET /api/sessions` (the caller's), `GET /api/sessions/{id}` (JSON without the
+//! per-k-mer values unless `?vectors=true`, or Arrow IPC, complete, when asked with
+//! `Accept: application/vnd.apache.arrow.stream`), `DELETE` (by its owner),
+//! `POST /api/sessions/{id}/cancel` (stops the job),
 //! `GET /api/sessions/{id}/hit?query=&database=&index=&id=` (one hit with its values),
 //! `GET /api/sessions/{id}/pairs?positions=` (some pairs, as a progress event names them),
 //! `GET /api/sessions/{id}/events` (progress as server-sent events) and
@@ -9,11 +10,13 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::api::{ErrorBody, PairProgress, PositionedPair, ProgressEvent, parse_positions};
+use app::api::{
+    ErrorBody, PairProgress, PositionedPair, ProgressEvent, SessionSummary, parse_positions,
+};
 use app::model::session::{Hit, PairState, Session, Status};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -22,6 +25,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::KMVIZ;
 use super::{AppState, streamed};
@@ -32,16 +36,118 @@ pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(session, cancel))
+        .routes(routes!(list))
+        .routes(routes!(session, delete))
+        .routes(routes!(cancel))
         .routes(routes!(hit))
         .routes(routes!(pairs))
         .routes(routes!(events))
         .routes(routes!(download))
 }
 
-/// The answer for a session id the store does not hold.
+/// The answer for a session id the store does not hold (or that the caller may not read).
 pub(super) fn unknown(id: &str) -> ApiError {
     ApiError::not_found(format!("no session '{id}'"))
+}
+
+/// Whether `caller` may read `session`: anyone may, by its id (a shared link), unless the
+/// operator keeps sessions to their owners (`sessions.shared_links = false`).
+fn may_read(state: &AppState, caller: &Caller, session: &Session) -> bool {
+    state.settings.shared_links || session.owner.is_none() || session.owner == caller.owner()
+}
+
+/// Session `id` as it is now, if `caller` may read it.
+pub(super) async fn readable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Arc<Session>, ApiError> {
+    let session = state.jobs.get(id).await?.ok_or_else(|| unknown(id))?;
+    if may_read(state, caller, &session) {
+        Ok(session)
+    } else {
+        Err(unknown(id))
+    }
+}
+
+/// Session `id`, if `caller` may change it: its owner, or anyone when it has none.
+async fn changeable(state: &AppState, caller: &Caller, id: &str) -> Result<Arc<Session>, ApiError> {
+    let session = readable(state, caller, id).await?;
+    match &session.owner {
+        Some(owner) if caller.owner().as_ref() != Some(owner) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("session '{id}' is not yours: only {owner} may change it"),
+        )),
+        _ => Ok(session),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// The most sessions to list (newest first).
+    #[serde(default = "default_list_limit")]
+    #[param(default = 100, maximum = 1000)]
+    limit: usize,
+}
+
+fn default_list_limit() -> usize {
+    100
+}
+
+/// The caller's sessions (a user's or a token's), newest first
+#[utoipa::path(get, path = "/api/sessions", tag = KMVIZ,
+    params(ListQuery),
+    responses(
+        (status = 200, description = "the sessions", body = Vec<SessionSummary>),
+        (status = 400, description = "a malformed query parameter", body = ErrorBody),
+        (status = 401, description = "the request names no user or token", body = ErrorBody)
+))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(asked): Query<ListQuery>,
+) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    let owner = caller.owner().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "sessions are listed for a user or an API token (`Authorization: Bearer`); this request names neither",
+        )
+    })?;
+    let limit = asked.limit.min(1000);
+    Ok(Json(state.jobs.store().sessions_of(owner, limit).await?))
+}
+
+/// Delete a session and its results (its job is stopped first): only its owner may
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = KMVIZ,
+    params(("id" = String, Path, description = "the session")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "the request names no user or token", body = ErrorBody),
+        (status = 403, description = "the session is not the caller's (sessions made by no one are kept until they expire)", body = ErrorBody),
+        (status = 404, description = "unknown session", body = ErrorBody)
+))]
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if caller == Caller::Anonymous {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "only a session's owner may delete it; this request names no user or token",
+        ));
+    }
+    let session = changeable(&state, &caller, &id).await?;
+    if session.owner.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("session '{id}' belongs to no one: it is kept until it expires"),
+        ));
+    }
+    state.jobs.delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -66,11 +172,12 @@ struct SessionQuery {
 ))]
 async fn session(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(asked): Query<SessionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
+    let session = readable(&state, &caller, &id).await?;
     let wants_arrow = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -136,13 +243,14 @@ struct PairsQuery {
 ))]
 async fn pairs(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(asked): Query<PairsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let positions = parse_positions(&asked.positions)
         .map_err(|e| ApiError::bad_request(format!("positions: {e}")))?;
-    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
+    let session = readable(&state, &caller, &id).await?;
     let count = session.pairs.len();
     if let Some(beyond) = positions.iter().find(|&&p| p >= count) {
         return Err(ApiError::bad_request(format!(
@@ -202,14 +310,11 @@ struct HitKey {
 ))]
 async fn hit(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
     Query(key): Query<HitKey>,
 ) -> Result<Json<Hit>, ApiError> {
-    let session = state
-        .jobs
-        .get(&session_id)
-        .await?
-        .ok_or_else(|| unknown(&session_id))?;
+    let session = readable(&state, &caller, &session_id).await?;
     session
         .pairs
         .iter()
@@ -227,16 +332,19 @@ async fn hit(
 }
 
 /// Cancel the session's job (pairs not finished become cancelled); answers the session as it ended, as `GET` does (without the per-k-mer values)
-#[utoipa::path(delete, path = "/api/sessions/{id}", tag = KMVIZ,
+#[utoipa::path(post, path = "/api/sessions/{id}/cancel", tag = KMVIZ,
     params(("id" = String, Path, description = "the session")),
     responses(
         (status = 200, description = "the session as it ended", body = Session),
+        (status = 403, description = "the session is another's", body = ErrorBody),
         (status = 404, description = "unknown session", body = ErrorBody)
 ))]
 async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    changeable(&state, &caller, &id).await?;
     let session = state.jobs.cancel(&id).await?.ok_or_else(|| unknown(&id))?;
     Ok(session_json(session, false, false))
 }
@@ -290,9 +398,13 @@ fn progress_event(session: &Session, sent: &mut Vec<Option<PairState>>) -> Event
 ))]
 async fn events(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let watch = state.jobs.watch(&id).await?.ok_or_else(|| unknown(&id))?;
+    if !may_read(&state, &caller, &watch.now()) {
+        return Err(unknown(&id));
+    }
     let jobs = state.jobs.clone();
     // Each step sends what changed since the last (at once: the next change is awaited after
     // the event is out); after the job ends, one last `end` event.
@@ -339,9 +451,10 @@ async fn events(
 ))]
 async fn download(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let session = state.jobs.get(&id).await?.ok_or_else(|| unknown(&id))?;
+    let session = readable(&state, &caller, &id).await?;
     Ok(zip_download(session, Archive::Session))
 }
 

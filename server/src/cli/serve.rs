@@ -139,7 +139,7 @@ pub(super) fn serve_index(args: &IndexServeArgs) -> anyhow::Result<()> {
         if users.is_empty() {
             bail!("{} names no user", path.display());
         }
-        router = crate::api::require_basic_auth(router, users);
+        router = crate::api::auth::require_basic_auth(router, users);
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

@@ -9,7 +9,6 @@ impl Config {
         let mut warnings: Vec<String> = [
             ("cache", self.cache.is_some()),
             ("html", self.html.is_some()),
-            ("notif", self.notif.is_some()),
             ("assets", self.assets.is_some()),
             ("preset", self.preset.is_some()),
         ]

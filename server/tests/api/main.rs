@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod info;
+mod mail;
+mod owners;
 mod providers;
 mod refusals;
 mod results;

@@ -164,11 +164,11 @@ async fn every_refusal_names_what_is_wrong() {
         assert_eq!(body["error"], "no session 'f00d'");
     }
     let response = client()
-        .delete(server.url("/api/sessions/f00d"))
+        .post(server.url("/api/sessions/f00d/cancel"))
         .send()
         .await
         .unwrap();
-    assert_eq!(common::openapi::read("DELETE", response).await.0, 404);
+    assert_eq!(common::openapi::read("POST", response).await.0, 404);
 
     // Metadata pages.
     let (status, page) =

@@ -43,22 +43,22 @@ async fn cancel_then_restart_keeps_sessions_and_marks_interrupted_jobs() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let response = client()
-        .delete(server.url(&format!("/api/sessions/{id}")))
+        .post(server.url(&format!("/api/sessions/{id}/cancel")))
         .send()
         .await
         .unwrap();
-    let (_, cancelled) = common::openapi::read("DELETE", response).await;
+    let (_, cancelled) = common::openapi::read("POST", response).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(pair(&cancelled, "a0", "tsv")["state"], "done");
     assert_eq!(pair(&cancelled, "a0", "silent")["state"], "cancelled");
     assert_eq!(pair(&cancelled, "a1", "silent")["state"], "cancelled");
     // Cancelling again changes nothing.
     let response = client()
-        .delete(server.url(&format!("/api/sessions/{id}")))
+        .post(server.url(&format!("/api/sessions/{id}/cancel")))
         .send()
         .await
         .unwrap();
-    let (_, again) = common::openapi::read("DELETE", response).await;
+    let (_, again) = common::openapi::read("POST", response).await;
     assert_eq!(again, cancelled);
 
     // A second job left running when the server stops.
@@ -215,7 +215,7 @@ async fn a_stalled_database_leaves_slots_to_the_others() {
     assert_eq!(states(&session, "tsv"), ["done"; 4], "{session}");
     assert_eq!(states(&session, "silent"), ["pending"; 4]);
     let response = client()
-        .delete(server.url(&format!("/api/sessions/{id}")))
+        .post(server.url(&format!("/api/sessions/{id}/cancel")))
         .send()
         .await
         .unwrap();

@@ -156,11 +156,12 @@ pub fn config_text(dir: &Path, table: &str, extra: &str) -> String {
             mariadb().port
         ),
     ));
-    text.push_str(extra);
-    text.push_str(&format!(
-        "\n[sessions]\ndata_dir = \"{}\"\n",
-        dir.join("sessions").display()
-    ));
+    let data_dir = format!("data_dir = \"{}\"\n", dir.join("sessions").display());
+    // Into `extra`'s own `[sessions]` when it has one: a table is written once.
+    match extra.split_once("\n[sessions]\n") {
+        Some((before, after)) => text.push_str(&format!("{before}\n[sessions]\n{data_dir}{after}")),
+        None => text.push_str(&format!("{extra}\n[sessions]\n{data_dir}")),
+    }
     text
 }
 

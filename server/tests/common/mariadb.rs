@@ -98,8 +98,10 @@ fn start() -> MariaDb {
         .expect("start mariadbd");
     let started = Instant::now();
     loop {
+        // A server still starting may take the connection and not answer it yet: a ping
+        // without its own timeout was seen to wait for ever.
         let ping = Command::new("mariadb-admin")
-            .args(["--no-defaults", "-uroot"])
+            .args(["--no-defaults", "-uroot", "--connect-timeout=2"])
             .arg(format!("--socket={}", dir.join("sock").display()))
             .arg("ping")
             .output()
