@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod info;
 pub mod kmindex;
+pub mod mcp;
 pub mod openapi;
 pub mod ops;
 pub mod plugins;

@@ -186,9 +186,11 @@ impl App {
             pages: Arc::new(crate::plugin::page::Pages::open(&plugins).await),
             rates: Arc::new(rates),
         };
-        let mut router = api::router(state.clone()).merge(Router::from(
-            api::ops::routes(instance.server.metrics).with_state(state),
-        ));
+        let mut router = api::router(state.clone())
+            .merge(api::mcp::router(state.clone()))
+            .merge(Router::from(
+                api::ops::routes(instance.server.metrics).with_state(state),
+            ));
         match crate::web::router(&instance.site) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(

@@ -95,6 +95,7 @@ fn test() -> Result<(), String> {
     for (_, plugin) in RUST_PLUGINS {
         args.extend(["--exclude", plugin]);
     }
+    let mcp_python = mcp_client()?;
     let plugins = beside(&[&args[..], &["--no-run"]].concat(), || {
         web()?;
         plugins()
@@ -110,6 +111,7 @@ fn test() -> Result<(), String> {
         .args(&args)
         .current_dir(root())
         .env("KMVIZ_PLUGINS", &plugins)
+        .env("KMVIZ_MCP_PYTHON", &mcp_python)
         .env("TMPDIR", &scratch)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -157,21 +159,33 @@ fn node_script(script: &str, scratch: &Path) -> Result<(), String> {
 
 /// kmviz 0.8, the original, from PyPI in its own venv (made once); returns its Python.
 fn kmviz_08() -> Result<PathBuf, String> {
+    python_venv(
+        "kmviz08",
+        "import kmviz, pykmindex",
+        &["kmviz==0.8.0", "pykmindex==0.2.2"],
+    )
+}
+
+/// PyPI's MCP client, for the agent test, in its own venv (made once); returns its Python.
+fn mcp_client() -> Result<PathBuf, String> {
+    python_venv("mcp", "import mcp, httpx2", &["mcp==2.3.0"])
+}
+
+/// A venv `name` in the tools' cache with `packages` (made once: when `import` fails in it);
+/// returns its Python.
+fn python_venv(name: &str, import: &str, packages: &[&str]) -> Result<PathBuf, String> {
     let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
-    let venv = PathBuf::from(home).join(".cache/kmviz-tools/kmviz08");
+    let venv = PathBuf::from(home).join(".cache/kmviz-tools").join(name);
     let python = venv.join("bin/python");
     let installed = Command::new(&python)
-        .args(["-c", "import kmviz, pykmindex"])
+        .args(["-c", import])
         .status()
         .is_ok_and(|s| s.success());
     if !installed {
         let venv = venv.to_string_lossy();
         run("python3", &["-m", "venv", &venv])?;
         let pip = format!("{venv}/bin/pip");
-        run(
-            &pip,
-            &["install", "--quiet", "kmviz==0.8.0", "pykmindex==0.2.2"],
-        )?;
+        run(&pip, &[&["install", "--quiet"], packages].concat())?;
     }
     Ok(python)
 }

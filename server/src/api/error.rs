@@ -49,16 +49,22 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        // Server-side details go to the log, not to clients.
-        let message = if self.status.is_server_error() {
+impl ApiError {
+    /// What the client is told: the message, or for a server error only that there was one
+    /// (the details go to the log, not to clients).
+    pub fn told(&self) -> String {
+        if self.status.is_server_error() {
             tracing::error!("{}", self.message);
             "internal error (details are in the server's log)".to_owned()
         } else {
-            self.message
-        };
-        let body = Json(app::api::ErrorBody { error: message });
+            self.message.clone()
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(app::api::ErrorBody { error: self.told() });
         let mut response = (self.status, body).into_response();
         if let Some(seconds) = self.retry_after {
             response

@@ -43,13 +43,19 @@ async fn describe(database: &Database) -> DatabaseInfo {
     }
 }
 
+/// Every database of the instance, described.
+pub(super) async fn describe_all(state: &AppState) -> Vec<DatabaseInfo> {
+    let engine = state.jobs.engine();
+    futures_util::future::join_all(engine.databases().map(|d| describe(d))).await
+}
+
 /// The instance: databases (provider kind, sub-indexes with k-mer size and sample count, metadata columns and geodata, option schemas, presets), input limits, app settings, plugin tabs and branding
 #[utoipa::path(get, path = "/api/info", tag = KMVIZ, responses(
     (status = 200, description = "the instance", body = Info)
 ))]
 async fn info(State(state): State<AppState>) -> Json<Info> {
     let engine = state.jobs.engine();
-    let databases = futures_util::future::join_all(engine.databases().map(|d| describe(d))).await;
+    let databases = describe_all(&state).await;
     Json(Info {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         databases,

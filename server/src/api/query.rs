@@ -13,7 +13,7 @@ use app::model::options::{OptionValue, OptionValues};
 use app::model::query::{InputLimits, Query, parse_queries, warnings};
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Extensions, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lettre::message::Mailbox;
 use utoipa::ToSchema;
@@ -172,57 +172,82 @@ fn chosen_from_form(engine: &Engine, form: Form) -> Result<(Vec<u8>, Vec<Selecti
         (status = 415, description = "neither JSON nor a multipart form", body = ErrorBody)
 ))]
 async fn submit(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let engine = state.jobs.engine();
-    let client = RateLimits::client(request.extensions());
-    let owner = owner(&request);
+    let extensions = request.extensions().clone();
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (queries, limits, chosen, email) = if is_form {
+    let (fastx, limits, chosen, email) = if is_form {
         let multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
         let mut form = read_form(multipart).await?;
         let email = take_field(&mut form.fields, "email");
-        let (fastx, chosen) = chosen_from_form(engine, form)?;
-        let limits = state.settings.api_limits;
-        (queries(&fastx, &limits)?, limits, chosen, email)
+        let (fastx, chosen) = chosen_from_form(state.jobs.engine(), form)?;
+        (fastx, state.settings.api_limits, chosen, email)
     } else {
         let Json(body) = Json::<QueryRequest>::from_request(request, &()).await?;
-        let chosen = body
-            .databases
-            .into_iter()
-            .map(|c| match c {
-                Chosen::Name(name) => (name, OptionValues::new()),
-                Chosen::WithOptions { name, options } => (name, options),
-            })
-            .collect();
-        let limits = state.settings.input;
+        let chosen = chosen(body.databases);
         (
-            queries(body.fastx.as_bytes(), &limits)?,
-            limits,
+            body.fastx.into_bytes(),
+            state.settings.input,
             chosen,
             body.email,
         )
     };
-    let notify = recipient(&state, email)?;
-    let runs = engine.check(chosen)?;
-    state.rates.letters(&client, letters(&queries))?;
-    let warnings = warnings(&queries, &limits, &engine.kmer_sizes(&runs).await);
-    let submitter = Submitter { owner, notify };
-    let session = state.jobs.submit(queries, runs, submitter).await?;
+    let submitted = submit_checked(&state, &extensions, &fastx, &limits, chosen, email).await?;
     Ok((
         StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/api/sessions/{}", session.id))],
-        Json(Submitted {
-            session: session.id,
-            status: session.status,
-            warnings,
-        }),
+        [(
+            header::LOCATION,
+            format!("/api/sessions/{}", submitted.session),
+        )],
+        Json(submitted),
     )
         .into_response())
+}
+
+/// The databases a JSON submission chose, with their options.
+pub(super) fn chosen(databases: Vec<Chosen>) -> Vec<Selection> {
+    databases
+        .into_iter()
+        .map(|c| match c {
+            Chosen::Name(name) => (name, OptionValues::new()),
+            Chosen::WithOptions { name, options } => (name, options),
+        })
+        .collect()
+}
+
+/// Checks and submits the queries of `fastx` (within `limits`) to `chosen`, for the caller of
+/// a request with `extensions` (its owner and quota), mailing `email` when the job ends: how
+/// the API and agents ([`super::mcp`]) submit.
+pub(super) async fn submit_checked(
+    state: &AppState,
+    extensions: &Extensions,
+    fastx: &[u8],
+    limits: &InputLimits,
+    chosen: Vec<Selection>,
+    email: Option<String>,
+) -> Result<Submitted, ApiError> {
+    let engine = state.jobs.engine();
+    let queries = queries(fastx, limits)?;
+    let notify = recipient(state, email)?;
+    let runs = engine.check(chosen)?;
+    state
+        .rates
+        .letters(&RateLimits::client(extensions), letters(&queries))?;
+    let warnings = warnings(&queries, limits, &engine.kmer_sizes(&runs).await);
+    let owner = extensions.get::<Caller>().and_then(Caller::owner);
+    let session = state
+        .jobs
+        .submit(queries, runs, Submitter { owner, notify })
+        .await?;
+    Ok(Submitted {
+        session: session.id,
+        status: session.status,
+        warnings,
+    })
 }
 
 /// kmviz 0.8's query-and-download: runs the queries on one database and answers the ZIP
@@ -241,7 +266,7 @@ async fn submit_for_zip(
     request: Request,
 ) -> Result<Response, ApiError> {
     let client = RateLimits::client(request.extensions());
-    let owner = owner(&request);
+    let owner = request.extensions().get::<Caller>().and_then(Caller::owner);
     let multipart = Multipart::from_request(request, &()).await;
     let engine = state.jobs.engine();
     engine.database(&db)?;
@@ -289,11 +314,6 @@ fn recipient(state: &AppState, email: Option<String>) -> Result<Option<Mailbox>,
     Notifier::recipient(&email)
         .map(Some)
         .map_err(ApiError::bad_request)
-}
-
-/// Who will own the session `request` makes.
-fn owner(request: &Request) -> Option<String> {
-    request.extensions().get::<Caller>()?.owner()
 }
 
 /// The letters of `queries`, as a client's quota counts them.

@@ -6,6 +6,7 @@
 mod common;
 mod info;
 mod mail;
+mod mcp;
 mod owners;
 mod providers;
 mod refusals;

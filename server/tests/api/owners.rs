@@ -3,34 +3,11 @@
 //! and deleted by them only; shared links stay readable unless the operator says otherwise;
 //! each token has its own quota.
 
-use std::path::Path;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{self, Server, kmviz};
+use crate::common::{self, Server};
 use crate::support::*;
-
-/// `kmviz token ARGS --config CONFIG`: whether it succeeded, its stdout and stderr.
-fn token_cli(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let mut all = vec!["token", "--config", config.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let (ok, out, err) = kmviz(&all);
-    (ok, String::from_utf8(out).unwrap(), err)
-}
-
-/// A new token named `name`: its text and its id.
-fn new_token(config: &Path, name: &str) -> (String, String) {
-    let (ok, out, err) = token_cli(config, &["create", name]);
-    assert!(ok, "{err}");
-    let text = out.trim().to_owned();
-    let id = text.split('_').nth(1).unwrap().to_owned();
-    assert!(
-        err.contains(&format!("token {id} ('{name}') made")),
-        "{err}"
-    );
-    (text, id)
-}
 
 /// Who sends a request.
 #[derive(Clone, Copy)]

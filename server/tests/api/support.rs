@@ -11,7 +11,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Value, json};
 
 use crate::common::mariadb::mariadb;
-use crate::common::{self, Server, contract, fixture_index, records};
+use crate::common::{self, Server, contract, fixture_index, kmviz, records};
 
 /// Samples of the metadata tables: D0..D15 but D3, so that hits on D3 lack metadata.
 pub const MISSING: usize = 3;
@@ -394,4 +394,25 @@ pub fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
             (file.name().unwrap().to_string(), text)
         })
         .collect()
+}
+
+/// `kmviz token ARGS --config CONFIG`: whether it succeeded, its stdout and stderr.
+pub fn token_cli(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["token", "--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, out, err) = kmviz(&all);
+    (ok, String::from_utf8(out).unwrap(), err)
+}
+
+/// A new token named `name`: its text and its id.
+pub fn new_token(config: &Path, name: &str) -> (String, String) {
+    let (ok, out, err) = token_cli(config, &["create", name]);
+    assert!(ok, "{err}");
+    let text = out.trim().to_owned();
+    let id = text.split('_').nth(1).unwrap().to_owned();
+    assert!(
+        err.contains(&format!("token {id} ('{name}') made")),
+        "{err}"
+    );
+    (text, id)
 }
