@@ -31,7 +31,8 @@ pub struct Instance {
     pub retention_days: u64,
     /// The built browser app (see [`crate::web`]).
     pub site: PathBuf,
-    /// HTTP basic credentials (user → password); everything is open without.
+    /// HTTP basic credentials (user → password); without, everything is open (and API tokens
+    /// only say who calls).
     pub users: Option<BTreeMap<String, String>>,
     pub rate_limits: RateLimitConfig,
     /// `[notif]`'s mails, checked.

@@ -9,10 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use app::model::query::Query;
 use app::model::session::{DatabaseRun, Pair, PairState, Session, Status};
+use lettre::message::Mailbox;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{AbortHandle, JoinSet};
-
-use lettre::message::Mailbox;
 
 use crate::engine::Engine;
 use crate::notify::Notifier;

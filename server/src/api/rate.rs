@@ -1,6 +1,6 @@
-//! Rate limits per client — the user or token it authenticated as, else its address: requests to the
-//! API and query letters submitted, per minute (`[rate_limits]`). A client over its quota is
-//! answered 429 with `Retry-After`, and counted in `kmviz_rate_limited_total`.
+//! Rate limits per client — the user or token it authenticated as, else its address: requests
+//! to the API and query letters submitted, per minute (`[rate_limits]`). A client over its
+//! quota is answered 429 with `Retry-After`, and counted in `kmviz_rate_limited_total`.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

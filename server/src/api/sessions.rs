@@ -82,6 +82,16 @@ async fn changeable(state: &AppState, caller: &Caller, id: &str) -> Result<Arc<S
     }
 }
 
+/// Who `caller` is, as an owner; 401 saying `why` one is needed when it is no one.
+fn named(caller: &Caller, why: &str) -> Result<String, ApiError> {
+    caller.owner().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            format!("{why}: this request names no user or API token (`Authorization: Bearer`)"),
+        )
+    })
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -109,12 +119,7 @@ async fn list(
     caller: Caller,
     Query(asked): Query<ListQuery>,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
-    let owner = caller.owner().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "sessions are listed for a user or an API token (`Authorization: Bearer`); this request names neither",
-        )
-    })?;
+    let owner = named(&caller, "sessions are listed for their owner")?;
     let limit = asked.limit.min(1000);
     Ok(Json(state.jobs.store().sessions_of(owner, limit).await?))
 }
@@ -133,12 +138,7 @@ async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if caller == Caller::Anonymous {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "only a session's owner may delete it; this request names no user or token",
-        ));
-    }
+    named(&caller, "only a session's owner may delete it")?;
     let session = changeable(&state, &caller, &id).await?;
     if session.owner.is_none() {
         return Err(ApiError::new(

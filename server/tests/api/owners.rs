@@ -111,6 +111,11 @@ async fn tokens_own_their_sessions() {
     assert_eq!((status, list), (200, json!([])));
     let (status, body) = call(&server, As::Nobody, Method::GET, "/api/sessions", None).await;
     assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        body["error"],
+        "sessions are listed for their owner: this request names no user or API token \
+         (`Authorization: Bearer`)"
+    );
 
     // A shared link reads; only the owner changes.
     let path = format!("/api/sessions/{mine}");
