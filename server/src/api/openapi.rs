@@ -64,7 +64,27 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .map(|(path, item)| (path.replace("{*", "{"), item))
         .collect();
     add_common_answers(&mut document);
+    add_security(&mut document);
     document
+}
+
+/// How callers authenticate: `[auth]`'s users (basic) or an API token (bearer). Optional on
+/// an instance without users (an empty requirement), where a token only says who calls.
+fn add_security(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "basic",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+    );
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.description = Some("an API token (`kmviz token create NAME`)".into());
+    components.add_security_scheme("token", SecurityScheme::Http(bearer));
+    document.security = Some(vec![
+        SecurityRequirement::new("basic", Vec::<String>::new()),
+        SecurityRequirement::new("token", Vec::<String>::new()),
+        SecurityRequirement::default(),
+    ]);
 }
 
 /// What the layers around the routes may answer ([`super::auth`],
