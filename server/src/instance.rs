@@ -173,11 +173,13 @@ impl App {
             )
         })?;
         let interrupted = store.interrupt_running().await?;
-        if interrupted > 0 {
-            tracing::warn!("{interrupted} sessions were running when the server stopped");
+        if !interrupted.is_empty() {
+            let count = interrupted.len();
+            tracing::warn!("{count} sessions were running when the server stopped");
         }
         let store: Arc<dyn SessionStore> = Arc::new(store);
         let jobs = Jobs::new(Arc::new(engine), Arc::clone(&store), instance.notifier);
+        jobs.mail_interrupted(interrupted);
         jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();
         let rates = RateLimits::new(instance.rate_limits);

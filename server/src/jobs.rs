@@ -15,7 +15,7 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use crate::engine::Engine;
 use crate::notify::Notifier;
-use crate::session::{SessionStore, StoreError};
+use crate::session::{SessionStore, StoreError, Stored};
 
 /// The running sessions, and where finished ones are kept.
 #[derive(Debug)]
@@ -155,7 +155,8 @@ impl Jobs {
             databases,
             pairs,
         };
-        self.store.create(&session).await?;
+        let notify = submitter.notify.as_ref().map(Mailbox::to_string);
+        self.store.create(&session, notify).await?;
         tracing::info!(
             "session {}: {} queries × {} databases",
             session.id,
@@ -325,6 +326,22 @@ impl Jobs {
             }
         }
         true
+    }
+
+    /// Mails the submitters of sessions a previous process left running (`interrupted`, as
+    /// the store marked them at start), when they asked to be.
+    pub fn mail_interrupted(&self, interrupted: Vec<Stored>) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        let mut mails = self.mails.lock().expect("not poisoned");
+        for Stored { session, notify } in interrupted {
+            let Some(to) = notify.and_then(|n| Notifier::recipient(&n).ok()) else {
+                continue;
+            };
+            let notifier = Arc::clone(notifier);
+            mails.spawn(async move { notifier.send(&session, to).await });
+        }
     }
 
     /// For a stop: lets the running jobs finish for up to `grace`, then interrupts the others

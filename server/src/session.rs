@@ -23,8 +23,12 @@ use crate::token::Token;
 pub struct StoreError(pub String);
 
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
-    /// Stores a new session, with its pairs.
-    fn create<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Stores a new session, with its pairs, and where to mail when its job ends.
+    fn create<'a>(
+        &'a self,
+        session: &'a Session,
+        notify: Option<String>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Replaces pair `position` of session `id`. Shared, not borrowed: it is encoded on the
     /// blocking pool, and the caller gets it back whole (`Arc::unwrap_or_clone`) once saved.
     fn save_pair<'a>(
@@ -43,8 +47,8 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// many.
     fn purge(&self, created_before: u64) -> BoxFuture<'_, Result<usize, StoreError>>;
     /// Marks sessions left running by a previous process as interrupted, their unfinished pairs
-    /// failed; returns how many.
-    fn interrupt_running(&self) -> BoxFuture<'_, Result<usize, StoreError>>;
+    /// failed; returns them so (with where to mail).
+    fn interrupt_running(&self) -> BoxFuture<'_, Result<Vec<Stored>, StoreError>>;
     /// Whether the store takes writes now (for readiness checks; writes nothing).
     fn writable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The store's size on disk, in bytes.
@@ -88,6 +92,16 @@ const GROUP: usize = 64;
 struct Request {
     queries: Vec<app::model::query::Query>,
     databases: Vec<app::model::session::DatabaseRun>,
+    /// Where to mail when the job ends (never answered to clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notify: Option<String>,
+}
+
+/// A session as stored, with where its submitter asked to be mailed.
+#[derive(Debug)]
+pub struct Stored {
+    pub session: Session,
+    pub notify: Option<String>,
 }
 
 /// Copies the write-ahead log into the database four times a second, from a connection of
@@ -372,7 +386,8 @@ fn unpack<T: serde::de::DeserializeOwned>(format: i64, stored: ValueRef) -> Resu
     }
 }
 
-fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
+/// Session `id`, with where to mail when its job ends.
+fn load(connection: &Connection, id: &str) -> Result<Option<Stored>, StoreError> {
     let row = connection
         .query_row(
             "SELECT created, status, format, request, owner FROM sessions WHERE id = ?1",
@@ -401,7 +416,7 @@ fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError
         let format = row.get(0).map_err(sql)?;
         pairs.push(unpack::<Pair>(format, row.get_ref(1).map_err(sql)?)?);
     }
-    Ok(Some(Session {
+    let session = Session {
         id: id.to_owned(),
         created: created as u64,
         status: status_of(&status),
@@ -409,16 +424,25 @@ fn load(connection: &Connection, id: &str) -> Result<Option<Session>, StoreError
         queries: request.queries,
         databases: request.databases,
         pairs,
+    };
+    Ok(Some(Stored {
+        session,
+        notify: request.notify,
     }))
 }
 
 impl SessionStore for SqliteStore {
-    fn create<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn create<'a>(
+        &'a self,
+        session: &'a Session,
+        notify: Option<String>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         let session = session.clone();
         let encode = move || {
             let request = pack(&Request {
                 queries: session.queries.clone(),
                 databases: session.databases.clone(),
+                notify,
             })?;
             let pairs = session
                 .pairs
@@ -484,7 +508,7 @@ impl SessionStore for SqliteStore {
 
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, StoreError>> {
         let id = id.to_owned();
-        self.read(move |connection| load(connection, &id))
+        self.read(move |connection| Ok(load(connection, &id)?.map(|stored| stored.session)))
     }
 
     fn purge(&self, created_before: u64) -> BoxFuture<'_, Result<usize, StoreError>> {
@@ -497,7 +521,7 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    fn interrupt_running(&self) -> BoxFuture<'_, Result<usize, StoreError>> {
+    fn interrupt_running(&self) -> BoxFuture<'_, Result<Vec<Stored>, StoreError>> {
         self.write(|connection| {
             let ids: Vec<String> = connection
                 .prepare("SELECT id FROM sessions WHERE status = 'running'")
@@ -506,15 +530,16 @@ impl SessionStore for SqliteStore {
                 .map_err(sql)?
                 .collect::<Result<_, _>>()
                 .map_err(sql)?;
+            let mut interrupted = Vec::with_capacity(ids.len());
             for id in &ids {
-                let Some(session) = load(connection, id)? else {
+                let Some(mut left) = load(connection, id)? else {
                     continue;
                 };
-                for (position, mut pair) in session.pairs.into_iter().enumerate() {
+                for (position, pair) in left.session.pairs.iter_mut().enumerate() {
                     if pair.state == PairState::Pending {
                         pair.state = PairState::Failed;
                         pair.error = Some(crate::jobs::INTERRUPTED.into());
-                        update_pair(connection, id, position, pack(&pair)?)?;
+                        update_pair(connection, id, position, pack(&*pair)?)?;
                     }
                 }
                 execute(
@@ -522,8 +547,10 @@ impl SessionStore for SqliteStore {
                     "UPDATE sessions SET status = 'interrupted' WHERE id = ?1",
                     [id],
                 )?;
+                left.session.status = Status::Interrupted;
+                interrupted.push(left);
             }
-            Ok(ids.len())
+            Ok(interrupted)
         })
     }
 
@@ -687,18 +714,25 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let store = SqliteStore::open(&dir).unwrap();
         store
-            .create(&session("old", 1_000, Status::Done))
+            .create(&session("old", 1_000, Status::Done), None)
             .await
             .unwrap();
         store
-            .create(&session("new", 5_000, Status::Running))
+            .create(
+                &session("new", 5_000, Status::Running),
+                Some("a@example.org".into()),
+            )
             .await
             .unwrap();
         assert_eq!(store.purge(2_000).await.unwrap(), 1);
         assert_eq!(store.load("old").await.unwrap(), None);
         // A second process opening the same folder finds the running session interrupted.
         let reopened = SqliteStore::open(&dir).unwrap();
-        assert_eq!(reopened.interrupt_running().await.unwrap(), 1);
+        let interrupted = reopened.interrupt_running().await.unwrap();
+        assert_eq!(interrupted.len(), 1);
+        assert_eq!(interrupted[0].notify.as_deref(), Some("a@example.org"));
+        assert_eq!(interrupted[0].session.status, Status::Interrupted);
+        assert_eq!(interrupted[0].session.pairs[0].state, PairState::Failed);
         let new = reopened.load("new").await.unwrap().unwrap();
         assert_eq!(new.status, Status::Interrupted);
         assert_eq!(new.pairs[0].state, PairState::Failed);
@@ -739,6 +773,7 @@ mod tests {
                 let request = Request {
                     queries: old.queries.clone(),
                     databases: old.databases.clone(),
+                    notify: None,
                 };
                 earlier
                     .execute(

@@ -295,4 +295,24 @@ async fn mail_refused_or_lost_leaves_jobs_alone() {
         mail.contains("the server stopped before it finished"),
         "{mail}"
     );
+
+    // A job whose server was killed is mailed by the next server on the store, as it marks
+    // the job interrupted.
+    let server = Server::process(&config);
+    let (status, submitted) = submit(&server, body("frank@example.org", json!(["silent"]))).await;
+    assert_eq!(status, 202);
+    let id = submitted["session"].as_str().unwrap().to_owned();
+    let killed = Command::new("kill")
+        .args(["-KILL", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    drop(server);
+    let _next = Server::process(&config);
+    let mail = smtp.mail_of(&id);
+    assert_eq!(header(&mail, "To"), "frank@example.org");
+    assert!(
+        mail.contains(&format!("Your kmviz session {id} is interrupted")),
+        "{mail}"
+    );
 }
