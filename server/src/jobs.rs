@@ -303,13 +303,10 @@ impl Jobs {
         let job = self.running.lock().expect("not poisoned").remove(id);
         if let Some(job) = job {
             let session = Arc::clone(&job.session.borrow());
-            if let (Some(notifier), Some(to)) = (&self.notifier, job.notify)
+            if let Some(to) = job.notify
                 && status != Status::Cancelled
             {
-                let (notifier, session) = (Arc::clone(notifier), Arc::clone(&session));
-                let mut mails = self.mails.lock().expect("not poisoned");
-                while mails.try_join_next().is_some() {}
-                mails.spawn(async move { notifier.send(&session, to).await });
+                self.mail(Arc::clone(&session), to);
             }
             let hits: usize = session
                 .pairs
@@ -331,17 +328,23 @@ impl Jobs {
     /// Mails the submitters of sessions a previous process left running (`interrupted`, as
     /// the store marked them at start), when they asked to be.
     pub fn mail_interrupted(&self, interrupted: Vec<Stored>) {
+        for Stored { session, notify } in interrupted {
+            if let Some(to) = notify.and_then(|n| Notifier::recipient(&n).ok()) {
+                self.mail(Arc::new(session), to);
+            }
+        }
+    }
+
+    /// Sends the mail of `session`, ended, to `to` in the background (when the instance mails).
+    fn mail(&self, session: Arc<Session>, to: Mailbox) {
         let Some(notifier) = &self.notifier else {
             return;
         };
+        let notifier = Arc::clone(notifier);
         let mut mails = self.mails.lock().expect("not poisoned");
-        for Stored { session, notify } in interrupted {
-            let Some(to) = notify.and_then(|n| Notifier::recipient(&n).ok()) else {
-                continue;
-            };
-            let notifier = Arc::clone(notifier);
-            mails.spawn(async move { notifier.send(&session, to).await });
-        }
+        // Those sent are forgotten.
+        while mails.try_join_next().is_some() {}
+        mails.spawn(async move { notifier.send(&session, to).await });
     }
 
     /// For a stop: lets the running jobs finish for up to `grace`, then interrupts the others

@@ -144,7 +144,12 @@ pub async fn serve(
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut random = vec![0u8; bytes];
     getrandom::fill(&mut random).expect("the system has a random source");
-    random.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&random)
+}
+
+/// `bytes` in lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Binds `address`, logs where the server listens and returns the listener.

@@ -133,10 +133,17 @@ impl Notifier {
     /// The subject and body of `session`'s mail.
     fn texts(&self, session: &Session, failed: bool) -> Result<(String, String), Invalid> {
         let config = &self.config;
+        // Each template: its key in `[notif]`, as configured, and its default.
         let (subject, body) = if failed {
-            (&config.subject_failure, &config.failure)
+            (
+                ("subject_failure", &config.subject_failure, SUBJECT_FAILURE),
+                ("failure", &config.failure, BODY_FAILURE),
+            )
         } else {
-            (&config.subject, &config.success)
+            (
+                ("subject", &config.subject, SUBJECT),
+                ("success", &config.success, BODY),
+            )
         };
         let link = match &config.url {
             Some(url) => format!("{}/s/{}", url.trim_end_matches('/'), session.id),
@@ -152,23 +159,11 @@ impl Notifier {
         .into_iter()
         .chain(config.custom.iter().map(|(k, v)| (k.as_str(), v.clone())))
         .collect();
-        let fill = |which: &str, template: &str| {
-            fill(template, &values).map_err(|e| Invalid(format!("notif.{which}: {e}")))
+        let fill = |(key, configured, default): (&str, &Option<String>, &str)| {
+            let template = configured.as_deref().unwrap_or(default);
+            fill(template, &values).map_err(|e| Invalid(format!("notif.{key}: {e}")))
         };
-        let names = if failed {
-            ("subject_failure", "failure")
-        } else {
-            ("subject", "success")
-        };
-        let default = if failed {
-            (SUBJECT_FAILURE, BODY_FAILURE)
-        } else {
-            (SUBJECT, BODY)
-        };
-        Ok((
-            fill(names.0, subject.as_deref().unwrap_or(default.0))?,
-            fill(names.1, body.as_deref().unwrap_or(default.1))?,
-        ))
+        Ok((fill(subject)?, fill(body)?))
     }
 }
 

@@ -36,11 +36,6 @@ impl Token {
     pub fn opens_with(&self, secret: &str) -> bool {
         crate::api::auth::same_bytes(hash(secret).as_bytes(), self.secret_hash.as_bytes())
     }
-
-    /// Who owns what the token makes.
-    pub fn owner(&self) -> String {
-        format!("token:{}", self.id)
-    }
 }
 
 /// The id and secret of a token's text, if it has a token's shape.
@@ -51,10 +46,7 @@ pub fn parse(text: &str) -> Option<(&str, &str)> {
 }
 
 fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex(&Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

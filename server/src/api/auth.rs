@@ -31,6 +31,12 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The caller of a request with `extensions`, as the gate found it ([`authenticate`]); no
+    /// one when nothing authenticates (a router without the gate).
+    pub fn of(extensions: &axum::http::Extensions) -> Caller {
+        extensions.get::<Caller>().cloned().unwrap_or_default()
+    }
+
     /// Who owns what the caller makes: `user:NAME` or `token:ID`.
     pub fn owner(&self) -> Option<String> {
         match self {
@@ -41,8 +47,7 @@ impl Caller {
     }
 }
 
-/// A handler's caller: as the gate found it ([`authenticate`]); no one when nothing
-/// authenticates (a router without the gate).
+/// A handler's caller ([`Caller::of`]).
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
@@ -50,11 +55,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Caller, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(Caller::of(&parts.extensions))
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use app::api::{Chosen, DatabaseInfo};
 use app::model::session::{Hit, PairResult, Session};
+use app::view::track::runs;
 use axum::Router;
 use axum::http::Extensions;
 use rmcp::model::{
@@ -26,6 +27,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::sessions::{HitKey, find_hit};
 
 /// `/mcp`, counted by the API's quotas.
 pub fn router(state: AppState) -> Router {
@@ -199,10 +201,6 @@ fn arguments<T: serde::de::DeserializeOwned>(arguments: Value) -> Result<T, ApiE
         .map_err(|e| ApiError::bad_request(format!("arguments: {e}")))
 }
 
-fn caller(extensions: &Extensions) -> Caller {
-    extensions.get::<Caller>().cloned().unwrap_or_default()
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Submit {
@@ -242,7 +240,7 @@ fn default_top() -> usize {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HitKey {
+struct Coverage {
     session: String,
     query: String,
     database: String,
@@ -276,7 +274,7 @@ impl Kmviz {
     async fn wait(&self, extensions: &Extensions, given: Value) -> Result<Value, ApiError> {
         let given: Wait = arguments(given)?;
         let id = &given.session;
-        super::sessions::readable(&self.state, &caller(extensions), id).await?;
+        super::sessions::readable(&self.state, &Caller::of(extensions), id).await?;
         let deadline = Duration::from_secs(given.timeout_seconds.min(MOST_WAIT));
         let ended = tokio::time::timeout(deadline, self.state.jobs.finished(id)).await;
         let session = match ended {
@@ -298,7 +296,7 @@ impl Kmviz {
     async fn results(&self, extensions: &Extensions, given: Value) -> Result<Value, ApiError> {
         let given: Results = arguments(given)?;
         let session =
-            super::sessions::readable(&self.state, &caller(extensions), &given.session).await?;
+            super::sessions::readable(&self.state, &Caller::of(extensions), &given.session).await?;
         let top = given.top.clamp(1, 1000);
         let pairs: Vec<Value> = session
             .pairs
@@ -329,27 +327,16 @@ impl Kmviz {
     }
 
     async fn coverage(&self, extensions: &Extensions, given: Value) -> Result<Value, ApiError> {
-        let key: HitKey = arguments(given)?;
+        let given: Coverage = arguments(given)?;
         let session: Arc<Session> =
-            super::sessions::readable(&self.state, &caller(extensions), &key.session).await?;
-        let (result, hit) = session
-            .pairs
-            .iter()
-            .filter(|p| p.query == key.query && p.database == key.database)
-            .filter_map(|p| p.result.as_ref())
-            .find_map(|r| {
-                let hit = r
-                    .hits
-                    .iter()
-                    .find(|h| h.index == key.index && h.id == key.id)?;
-                Some((r, hit))
-            })
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "session '{}' has no hit '{}' in index '{}' for query '{}' on database '{}'",
-                    key.session, key.id, key.index, key.query, key.database
-                ))
-            })?;
+            super::sessions::readable(&self.state, &Caller::of(extensions), &given.session).await?;
+        let key = HitKey {
+            query: given.query,
+            database: given.database,
+            index: given.index,
+            id: given.id,
+        };
+        let (result, hit) = find_hit(&session, &key)?;
         let answer = result.indexes.iter().find(|i| i.name == hit.index);
         let per_base = answer.and_then(|index| {
             app::model::results::per_base(
@@ -366,7 +353,13 @@ impl Kmviz {
             "kmer_size": answer.map(|i| i.kmer_size),
             "abundance": answer.map(|i| i.abundance),
             "kmers": hit.kmers,
-            "bases": per_base.map(|bases| runs(&bases)),
+            // `[value, count]` runs, as the k-mers'.
+            "bases": per_base.map(|bases| {
+                runs(&bases)
+                    .into_iter()
+                    .map(|(start, end, value)| (value, end - start))
+                    .collect::<Vec<_>>()
+            }),
         }))
     }
 }
@@ -397,16 +390,4 @@ fn top_hits(result: &PairResult, top: usize) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-/// `[value, count]` runs of equal values, left to right.
-fn runs(values: &[f64]) -> Vec<(f64, usize)> {
-    let mut runs: Vec<(f64, usize)> = Vec::new();
-    for &value in values {
-        match runs.last_mut() {
-            Some((last, count)) if *last == value => *count += 1,
-            _ => runs.push((value, 1)),
-        }
-    }
-    runs
 }

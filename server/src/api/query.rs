@@ -238,7 +238,7 @@ pub(super) async fn submit_checked(
         .rates
         .letters(&RateLimits::client(extensions), letters(&queries))?;
     let warnings = warnings(&queries, limits, &engine.kmer_sizes(&runs).await);
-    let owner = extensions.get::<Caller>().and_then(Caller::owner);
+    let owner = Caller::of(extensions).owner();
     let session = state
         .jobs
         .submit(queries, runs, Submitter { owner, notify })
@@ -266,7 +266,7 @@ async fn submit_for_zip(
     request: Request,
 ) -> Result<Response, ApiError> {
     let client = RateLimits::client(request.extensions());
-    let owner = request.extensions().get::<Caller>().and_then(Caller::owner);
+    let owner = Caller::of(request.extensions()).owner();
     let multipart = Multipart::from_request(request, &()).await;
     let engine = state.jobs.engine();
     engine.database(&db)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use app::api::{
     ErrorBody, PairProgress, PositionedPair, ProgressEvent, SessionSummary, parse_positions,
 };
-use app::model::session::{Hit, PairState, Session, Status};
+use app::model::session::{Hit, PairResult, PairState, Session, Status};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -293,11 +293,36 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct HitKey {
-    query: String,
-    database: String,
-    index: String,
-    id: String,
+pub(super) struct HitKey {
+    pub(super) query: String,
+    pub(super) database: String,
+    pub(super) index: String,
+    pub(super) id: String,
+}
+
+/// The hit `key` names in `session`, with the result it is part of.
+pub(super) fn find_hit<'a>(
+    session: &'a Session,
+    key: &HitKey,
+) -> Result<(&'a PairResult, &'a Hit), ApiError> {
+    session
+        .pairs
+        .iter()
+        .filter(|p| p.query == key.query && p.database == key.database)
+        .filter_map(|p| p.result.as_ref())
+        .find_map(|r| {
+            let hit = r
+                .hits
+                .iter()
+                .find(|h| h.index == key.index && h.id == key.id)?;
+            Some((r, hit))
+        })
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "session '{}' has no hit '{}' in index '{}' for query '{}' on database '{}'",
+                session.id, key.id, key.index, key.query, key.database
+            ))
+        })
 }
 
 /// One hit of a session with its per-k-mer values (`kmers`, `[value, count]` runs): what the Sequence tab draws
@@ -315,20 +340,8 @@ async fn hit(
     Query(key): Query<HitKey>,
 ) -> Result<Json<Hit>, ApiError> {
     let session = readable(&state, &caller, &session_id).await?;
-    session
-        .pairs
-        .iter()
-        .filter(|p| p.query == key.query && p.database == key.database)
-        .filter_map(|p| p.result.as_ref())
-        .flat_map(|r| &r.hits)
-        .find(|h| h.index == key.index && h.id == key.id)
-        .map(|h| Json(h.clone()))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "session '{session_id}' has no hit '{}' in index '{}' for query '{}' on database '{}'",
-                key.id, key.index, key.query, key.database
-            ))
-        })
+    let (_, hit) = find_hit(&session, &key)?;
+    Ok(Json(hit.clone()))
 }
 
 /// Cancel the session's job (pairs not finished become cancelled); answers the session as it ended, as `GET` does (without the per-k-mer values)
