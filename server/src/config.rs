@@ -287,6 +287,13 @@ pub struct SessionsConfig {
     /// `~/.local/share/kmviz`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user:password@host:port/database`) instead of the
+    /// SQLite file: replicas that share it share sessions and jobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Seconds a replica's claim on a pair holds without a renewal (PostgreSQL): a replica
+    /// that dies leaves its pairs to the others after this long.
+    pub lease: u64,
     /// Days a session is kept after it was created.
     pub retention_days: u64,
     /// Anyone with a session's link may read it; `false`: only its owner (the user or token
@@ -298,6 +305,8 @@ impl Default for SessionsConfig {
     fn default() -> Self {
         SessionsConfig {
             data_dir: None,
+            url: None,
+            lease: 30,
             retention_days: 30,
             shared_links: true,
         }

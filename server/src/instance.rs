@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::jobs::Jobs;
 use crate::notify::Notifier;
 use crate::plugin::{PluginSpec, Plugins};
-use crate::session::{SessionStore, SqliteStore};
+use crate::session::{Opened, Place, Queue, SessionStore};
 
 /// Everything needed to start an instance.
 #[derive(Debug, Clone)]
@@ -26,8 +26,13 @@ pub struct Instance {
     pub databases: Vec<DatabaseSpec>,
     pub engine: EngineConfig,
     pub settings: Settings,
-    /// Where the session store lives.
+    /// Where the session store lives (unless `store_url` names a shared one), and the compiled
+    /// plugins' cache.
     pub data_dir: PathBuf,
+    /// A PostgreSQL store the instance's replicas share (`sessions.url`), and how long their
+    /// claims hold.
+    pub store_url: Option<String>,
+    pub lease: Duration,
     pub retention_days: u64,
     /// The built browser app (see [`crate::web`]).
     pub site: PathBuf,
@@ -73,6 +78,15 @@ impl Instance {
                 .data_dir
                 .as_ref()
                 .map_or_else(default_data_dir, |d| base.join(d)),
+            store_url: match &config.sessions.url {
+                Some(url) => {
+                    url.parse::<tokio_postgres::Config>()
+                        .map_err(|e| Invalid(format!("sessions.url: {e}")))?;
+                    Some(url.clone())
+                }
+                None => None,
+            },
+            lease: Duration::from_secs(config.sessions.lease.max(1)),
             retention_days: config.sessions.retention_days,
             site: crate::web::default_site(),
             server: config.server.clone(),
@@ -145,6 +159,17 @@ impl Instance {
         instance
     }
 
+    /// Where the instance keeps its sessions.
+    pub fn place(&self) -> Place {
+        match &self.store_url {
+            Some(url) => Place::Postgres {
+                url: url.clone(),
+                lease: self.lease,
+            },
+            None => Place::Folder(self.data_dir.clone()),
+        }
+    }
+
     /// Compiles (or reads from the cache beside the sessions) the configured plugins.
     pub fn load_plugins(&self) -> anyhow::Result<Plugins> {
         crate::plugin::load_all(&self.plugins, &self.data_dir.join("plugin-cache"))
@@ -165,20 +190,35 @@ impl App {
     /// a previous process left running as interrupted), the API and the web app.
     pub async fn open(instance: Instance) -> anyhow::Result<App> {
         let plugins = instance.load_plugins()?;
+        let place = instance.place();
         let engine = Engine::open(instance.databases, instance.engine, &plugins).await?;
-        let store = SqliteStore::open(&instance.data_dir).with_context(|| {
-            format!(
-                "cannot open the session store in {}",
-                instance.data_dir.display()
-            )
-        })?;
-        let interrupted = store.interrupt_running().await?;
-        if !interrupted.is_empty() {
-            let count = interrupted.len();
-            tracing::warn!("{count} sessions were running when the server stopped");
-        }
-        let store: Arc<dyn SessionStore> = Arc::new(store);
-        let jobs = Jobs::new(Arc::new(engine), Arc::clone(&store), instance.notifier);
+        let opened = place
+            .open()
+            .await
+            .with_context(|| format!("cannot open the session store ({place})"))?;
+        let (store, queue, interrupted): (Arc<dyn SessionStore>, Option<Arc<dyn Queue>>, _) =
+            match opened {
+                Opened::Local(store) => {
+                    // One process: what a previous one left running will not end.
+                    let interrupted = store.interrupt_running().await?;
+                    if !interrupted.is_empty() {
+                        let count = interrupted.len();
+                        tracing::warn!("{count} sessions were running when the server stopped");
+                    }
+                    (Arc::new(store), None, interrupted)
+                }
+                // Replicas: pairs left running are claimed again once their lease expires.
+                Opened::Shared(store) => {
+                    let store = Arc::new(store);
+                    (store.clone(), Some(store), Vec::new())
+                }
+            };
+        let jobs = Jobs::new(
+            Arc::new(engine),
+            Arc::clone(&store),
+            queue,
+            instance.notifier,
+        );
         jobs.mail_interrupted(interrupted);
         jobs.keep_for(Duration::from_secs(instance.retention_days * 86_400));
         crate::metrics::install();

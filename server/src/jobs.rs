@@ -2,6 +2,9 @@
 //! task, at most `engine.concurrency` pairs at once over all sessions, and at most half of them
 //! on one database when there are several (see [`database_share`]). Each finished pair is
 //! stored at once and announced to watchers; a job can be cancelled.
+//!
+//! On a store several replicas share, a job is a queue of pairs any replica claims instead
+//! ([`shared`]); this replica only follows the sessions its clients watch.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,7 +18,9 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use crate::engine::Engine;
 use crate::notify::Notifier;
-use crate::session::{SessionStore, StoreError, Stored};
+use crate::session::{Queue, SessionStore, StoreError, Stored};
+
+mod shared;
 
 /// The running sessions, and where finished ones are kept.
 #[derive(Debug)]
@@ -33,6 +38,8 @@ pub struct Jobs {
     notifier: Option<Arc<Notifier>>,
     /// Mails on their way: a stop waits for them a little.
     mails: Mutex<JoinSet<()>>,
+    /// With a store several replicas share: its queue, and the sessions this replica follows.
+    shared: Option<shared::Shared>,
 }
 
 /// Who submits a session: its owner, and where to mail when its job ends.
@@ -90,9 +97,12 @@ impl Watch {
 }
 
 impl Jobs {
+    /// Jobs on `store`; with a `queue` (a store replicas share), they run wherever a replica
+    /// has room (see [`shared`]).
     pub fn new(
         engine: Arc<Engine>,
         store: Arc<dyn SessionStore>,
+        queue: Option<Arc<dyn Queue>>,
         notifier: Option<Arc<Notifier>>,
     ) -> Arc<Jobs> {
         let concurrency = engine.settings().concurrency.max(1);
@@ -101,7 +111,7 @@ impl Jobs {
             .databases()
             .map(|d| (d.name.clone(), Arc::new(Semaphore::new(share))))
             .collect();
-        Arc::new(Jobs {
+        let jobs = Arc::new(Jobs {
             engine,
             store,
             limiter: Arc::new(Semaphore::new(concurrency)),
@@ -110,7 +120,12 @@ impl Jobs {
             ended: Mutex::new(VecDeque::with_capacity(ENDED_KEPT)),
             notifier,
             mails: Mutex::new(JoinSet::new()),
-        })
+            shared: queue.map(shared::Shared::new),
+        });
+        if jobs.shared.is_some() {
+            jobs.start_shared();
+        }
+        jobs
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -163,6 +178,11 @@ impl Jobs {
             session.queries.len(),
             session.databases.len()
         );
+        if let Some(shared) = &self.shared {
+            // Queued: a replica with room claims its pairs.
+            shared.wake();
+            return Ok(session);
+        }
         metrics::gauge!("kmviz_sessions_running").increment(1);
         let (sender, _) = watch::channel(Arc::new(session.clone()));
         let mut running = self.running.lock().expect("not poisoned");
@@ -209,25 +229,7 @@ impl Jobs {
                 }
             };
             let mut pair = session.pairs[position].clone();
-            if let Err(error) = &outcome {
-                tracing::warn!(
-                    "session {}: query '{}' on database '{}': {error}",
-                    session.id,
-                    pair.query,
-                    pair.database
-                );
-            }
-            match outcome {
-                Ok(result) => {
-                    pair.state = PairState::Done;
-                    pair.result = Some(result);
-                }
-                Err(error) => {
-                    pair.state = PairState::Failed;
-                    pair.error = Some(error.to_string());
-                }
-            }
-            metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);
+            shared::settle(&session.id, &mut pair, outcome);
             let pair = Arc::new(pair);
             if let Err(e) = self
                 .store
@@ -350,7 +352,10 @@ impl Jobs {
     /// For a stop: lets the running jobs finish for up to `grace`, then interrupts the others
     /// (their unfinished pairs fail, as when a stopped server starts again).
     pub async fn wind_down(&self, grace: Duration) {
-        self.end_jobs(grace).await;
+        match self.shared {
+            Some(_) => self.wind_down_shared(grace).await,
+            None => self.end_jobs(grace).await,
+        }
         // The mails of the jobs that ended: sent, or given up on, before the process goes.
         let mut mails = std::mem::take(&mut *self.mails.lock().expect("not poisoned"));
         if !mails.is_empty() {
@@ -396,13 +401,19 @@ impl Jobs {
 
     /// Cancels session `id`'s job; returns the session as it ended, or `None` if unknown.
     pub async fn cancel(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
-        self.finish(id, Status::Cancelled).await;
+        match self.shared {
+            Some(_) => drop(self.cancel_shared(id).await?),
+            None => drop(self.finish(id, Status::Cancelled).await),
+        }
         Ok(self.store.load(id).await?.map(Arc::new))
     }
 
     /// Deletes session `id` (its job cancelled first if it runs); whether it was there.
     pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        self.finish(id, Status::Cancelled).await;
+        match self.shared {
+            Some(_) => drop(self.cancel_shared(id).await?),
+            None => drop(self.finish(id, Status::Cancelled).await),
+        }
         self.ended
             .lock()
             .expect("not poisoned")
@@ -417,6 +428,9 @@ impl Jobs {
 
     /// Watches session `id`.
     pub async fn watch(&self, id: &str) -> Result<Option<Watch>, StoreError> {
+        if self.shared.is_some() {
+            return self.follow(id).await;
+        }
         if let Some(running) = self.running.lock().expect("not poisoned").get(id) {
             return Ok(Some(Watch::Running(running.session.subscribe())));
         }
@@ -473,7 +487,8 @@ impl Jobs {
     }
 }
 
-pub(crate) fn now() -> u64 {
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -1,7 +1,11 @@
 //! The session store: sessions survive restarts and are found again by id. [`SessionStore`] is
-//! the contract (small, so that a PostgreSQL store can serve many replicas); [`SqliteStore`]
-//! keeps them in an embedded SQLite file of the data folder, one row per session and one per
-//! (query, database) pair, so that a finished pair is written alone.
+//! the contract; [`SqliteStore`] keeps them in an embedded SQLite file of the data folder, one
+//! row per session and one per (query, database) pair, so that a finished pair is written
+//! alone. [`PgStore`] keeps them in PostgreSQL for several replicas, with the job [`Queue`]
+//! they share.
+
+mod postgres;
+pub use postgres::PgStore;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -9,7 +13,8 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 
 use app::api::SessionSummary;
-use app::model::session::{Pair, PairState, Session, Status};
+use app::model::query::Query;
+use app::model::session::{DatabaseRun, Pair, PairState, Session, Status};
 use lz4_flex::block::{CompressTable, compress_into_with_table, get_maximum_output_size};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -46,9 +51,6 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Deletes sessions created before `created_before` (seconds since the epoch); returns how
     /// many.
     fn purge(&self, created_before: u64) -> BoxFuture<'_, Result<usize, StoreError>>;
-    /// Marks sessions left running by a previous process as interrupted, their unfinished pairs
-    /// failed; returns them so (with where to mail).
-    fn interrupt_running(&self) -> BoxFuture<'_, Result<Vec<Stored>, StoreError>>;
     /// Whether the store takes writes now (for readiness checks; writes nothing).
     fn writable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
     /// The store's size on disk, in bytes.
@@ -67,6 +69,119 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<Token>, StoreError>>;
     /// Forgets token `id` (it opens nothing from then on); whether it was there.
     fn revoke_token(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>>;
+}
+
+/// A pair a replica claimed from a [`Queue`]: what to run, and for which session.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub session: String,
+    pub position: usize,
+    pub query: Query,
+    pub run: DatabaseRun,
+    /// Where the session's submitter asked to be mailed.
+    pub notify: Option<String>,
+}
+
+/// What became of a claimed pair once finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Stored; the session runs on.
+    Saved,
+    /// Stored, and it was the session's last pair: the session is done.
+    Ended,
+    /// Not stored: the claim was lost (the session was cancelled, or the lease expired and
+    /// another replica took the pair).
+    Lost,
+}
+
+/// News from a [`Queue`], whichever replica made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Pairs are waiting to be claimed.
+    Work,
+    /// A pair of session `id` changed.
+    Pair { id: String, position: usize },
+    /// Session `id` ended (done or cancelled).
+    Ended { id: String },
+    /// News may have been missed (the store was out of reach): watchers read sessions again.
+    Missed,
+}
+
+/// The job queue of a store that several replicas share: every pair of a running session is
+/// claimed by one replica at a time, for a lease it renews while it runs the pair. A replica
+/// that dies leaves its pairs to the others once their leases expire; a pair's outcome is
+/// stored once, by the replica that holds its claim.
+pub trait Queue: Send + Sync + std::fmt::Debug {
+    /// Claims up to `most` of the next pairs no live replica holds (oldest session first).
+    fn claim(&self, most: usize) -> BoxFuture<'_, Result<Vec<Claim>, StoreError>>;
+    /// Extends the leases of every pair this replica holds.
+    fn renew(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Stores the outcome of a claimed pair, unless the claim was lost.
+    fn finish<'a>(
+        &'a self,
+        claim: &'a Claim,
+        pair: Arc<Pair>,
+    ) -> BoxFuture<'a, Result<Finished, StoreError>>;
+    /// Gives back the pairs this replica holds (for a stop): others claim them at once.
+    fn release(&self) -> BoxFuture<'_, Result<usize, StoreError>>;
+    /// Cancels session `id`: its unfinished pairs are cancelled, their claims lost. Whether it
+    /// was running.
+    fn cancel(&self, id: String) -> BoxFuture<'_, Result<bool, StoreError>>;
+    /// Pair `position` of session `id`, as stored.
+    fn pair(&self, id: String, position: usize) -> BoxFuture<'_, Result<Option<Pair>, StoreError>>;
+    /// The status of each of `ids` still stored.
+    fn statuses(
+        &self,
+        ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<(String, Status)>, StoreError>>;
+    /// How long a claim holds without a renewal.
+    fn lease(&self) -> Duration;
+    /// The news of every replica from now on.
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
+}
+
+/// Where an instance keeps its sessions.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// `sessions.sqlite` in a folder, for one process.
+    Folder(PathBuf),
+    /// A PostgreSQL database, for replicas: claims on pairs hold for `lease`.
+    Postgres { url: String, lease: Duration },
+}
+
+/// A store, opened.
+#[derive(Debug)]
+pub enum Opened {
+    Local(SqliteStore),
+    Shared(PgStore),
+}
+
+impl Place {
+    pub async fn open(&self) -> Result<Opened, StoreError> {
+        Ok(match self {
+            Place::Folder(dir) => Opened::Local(SqliteStore::open(dir)?),
+            Place::Postgres { url, lease } => Opened::Shared(PgStore::open(url, *lease).await?),
+        })
+    }
+}
+
+impl std::fmt::Display for Place {
+    /// Where, without a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Folder(dir) => write!(f, "in {}", dir.display()),
+            Place::Postgres { .. } => f.write_str("PostgreSQL, sessions.url"),
+        }
+    }
+}
+
+impl Opened {
+    pub fn store(self) -> Arc<dyn SessionStore> {
+        match self {
+            Opened::Local(store) => Arc::new(store),
+            Opened::Shared(store) => Arc::new(store),
+        }
+    }
 }
 
 /// Sessions in an SQLite file. Writes go to one thread that commits whatever has queued up
@@ -237,6 +352,41 @@ impl SqliteStore {
         Ok(SqliteStore { writes, reader })
     }
 
+    /// Marks sessions left running by a previous process as interrupted, their unfinished
+    /// pairs failed; returns them so (with where to mail). Only for a store one process uses.
+    pub fn interrupt_running(&self) -> BoxFuture<'static, Result<Vec<Stored>, StoreError>> {
+        self.write(|connection| {
+            let ids: Vec<String> = connection
+                .prepare("SELECT id FROM sessions WHERE status = 'running'")
+                .map_err(sql)?
+                .query_map([], |row| row.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?;
+            let mut interrupted = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let Some(mut left) = load(connection, id)? else {
+                    continue;
+                };
+                for (position, pair) in left.session.pairs.iter_mut().enumerate() {
+                    if pair.state == PairState::Pending {
+                        pair.state = PairState::Failed;
+                        pair.error = Some(crate::jobs::INTERRUPTED.into());
+                        update_pair(connection, id, position, pack(&*pair)?)?;
+                    }
+                }
+                execute(
+                    connection,
+                    "UPDATE sessions SET status = 'interrupted' WHERE id = ?1",
+                    [id],
+                )?;
+                left.session.status = Status::Interrupted;
+                interrupted.push(left);
+            }
+            Ok(interrupted)
+        })
+    }
+
     /// Runs `read` on the reading connection, on the blocking pool.
     fn read<T: Send + 'static>(
         &self,
@@ -382,10 +532,7 @@ fn pack<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 fn unpack<T: serde::de::DeserializeOwned>(format: i64, stored: ValueRef) -> Result<T, StoreError> {
     let fail = |e: &dyn std::fmt::Display| StoreError(format!("a stored session: {e}"));
     match (format, stored) {
-        (MSGPACK_LZ4, ValueRef::Blob(packed)) => {
-            let encoded = lz4_flex::decompress_size_prepended(packed).map_err(|e| fail(&e))?;
-            rmp_serde::from_slice(&encoded).map_err(|e| fail(&e))
-        }
+        (MSGPACK_LZ4, ValueRef::Blob(packed)) => unpack_packed(packed),
         (JSON, ValueRef::Text(json)) => serde_json::from_slice(json).map_err(|e| fail(&e)),
         (JSON, ValueRef::Blob(deflated)) => {
             serde_json::from_reader(flate2::read::DeflateDecoder::new(deflated))
@@ -396,6 +543,13 @@ fn unpack<T: serde::de::DeserializeOwned>(format: i64, stored: ValueRef) -> Resu
             other.data_type()
         ))),
     }
+}
+
+/// A value [`pack`] made.
+fn unpack_packed<T: serde::de::DeserializeOwned>(packed: &[u8]) -> Result<T, StoreError> {
+    let fail = |e: &dyn std::fmt::Display| StoreError(format!("a stored session: {e}"));
+    let encoded = lz4_flex::decompress_size_prepended(packed).map_err(|e| fail(&e))?;
+    rmp_serde::from_slice(&encoded).map_err(|e| fail(&e))
 }
 
 /// Session `id`, with where to mail when its job ends.
@@ -530,39 +684,6 @@ impl SessionStore for SqliteStore {
                 "DELETE FROM sessions WHERE created < ?1",
                 [created_before as i64],
             )
-        })
-    }
-
-    fn interrupt_running(&self) -> BoxFuture<'_, Result<Vec<Stored>, StoreError>> {
-        self.write(|connection| {
-            let ids: Vec<String> = connection
-                .prepare("SELECT id FROM sessions WHERE status = 'running'")
-                .map_err(sql)?
-                .query_map([], |row| row.get(0))
-                .map_err(sql)?
-                .collect::<Result<_, _>>()
-                .map_err(sql)?;
-            let mut interrupted = Vec::with_capacity(ids.len());
-            for id in &ids {
-                let Some(mut left) = load(connection, id)? else {
-                    continue;
-                };
-                for (position, pair) in left.session.pairs.iter_mut().enumerate() {
-                    if pair.state == PairState::Pending {
-                        pair.state = PairState::Failed;
-                        pair.error = Some(crate::jobs::INTERRUPTED.into());
-                        update_pair(connection, id, position, pack(&*pair)?)?;
-                    }
-                }
-                execute(
-                    connection,
-                    "UPDATE sessions SET status = 'interrupted' WHERE id = ?1",
-                    [id],
-                )?;
-                left.session.status = Status::Interrupted;
-                interrupted.push(left);
-            }
-            Ok(interrupted)
         })
     }
 

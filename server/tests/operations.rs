@@ -215,33 +215,15 @@ async fn json_logs_carry_the_request_id() {
     assert_eq!(warning["span"]["request_id"], "too-short", "{warning}");
 }
 
-/// A kmindex-server that answers queries after `delay`: the real engine on the fixture index,
-/// behind real HTTP, slowed down.
-async fn slow_kmindex_server(delay: Duration) -> u16 {
-    let index = kmindex::Index::open(&common::fixture_index()).unwrap();
-    let router = kmviz::api::kmindex::router(
-        std::sync::Arc::new(index),
-        kmviz::api::kmindex::Limits::default(),
-    )
-    .layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
-            if request.uri().path().ends_with("/query") {
-                tokio::time::sleep(delay).await;
-            }
-            next.run(request).await
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    port
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_running_sessions_finish_within_the_grace_period() {
     let dir = common::scratch("ops-stop");
-    let quick = slow_kmindex_server(Duration::from_millis(1500)).await;
-    let slow = slow_kmindex_server(Duration::from_secs(60)).await;
+    let quick = common::SlowKmindex::start(Duration::from_millis(1500))
+        .await
+        .port;
+    let slow = common::SlowKmindex::start(Duration::from_secs(60))
+        .await
+        .port;
     let mut extra = String::from("[server]\nshutdown_grace = 4\n");
     for (name, port) in [("quick", quick), ("slow", slow)] {
         extra.push_str(&format!(

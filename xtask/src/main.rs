@@ -84,6 +84,7 @@ fn test() -> Result<(), String> {
         ("nlohmann-json3-dev", "/usr/include/nlohmann/json.hpp"),
         ("libfmt-dev", "/usr/include/fmt/format.h"),
         ("mariadb-server", "/usr/sbin/mariadbd"),
+        ("postgresql", "/usr/lib/postgresql/15/bin/postgres"),
         (
             "python3-aiosmtpd",
             "/usr/lib/python3/dist-packages/aiosmtpd/__init__.py",

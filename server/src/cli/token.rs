@@ -6,22 +6,30 @@ use std::path::Path;
 use anyhow::bail;
 
 use super::serve::{default_demo_dir, read_instance};
-use crate::session::{SessionStore, SqliteStore};
+use crate::session::{Place, SessionStore, StoreError};
 use crate::token::Token;
 
-/// The store of the instance `config` describes (without: the demo's).
-fn store(config: Option<&Path>) -> anyhow::Result<SqliteStore> {
-    let data_dir = match config {
-        Some(file) => read_instance(file)?.data_dir,
-        None => default_demo_dir().join("sessions"),
-    };
-    Ok(SqliteStore::open(&data_dir)?)
+/// Where the instance `config` describes keeps its sessions (without: the demo's).
+fn place(config: Option<&Path>) -> anyhow::Result<Place> {
+    Ok(match config {
+        Some(file) => read_instance(file)?.place(),
+        None => Place::Folder(default_demo_dir().join("sessions")),
+    })
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
+/// Runs `work` on the session store of the instance `config` describes.
+fn in_store<T>(
+    config: Option<&Path>,
+    work: impl AsyncFnOnce(&dyn SessionStore) -> Result<T, StoreError>,
+) -> anyhow::Result<T> {
+    let place = place(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?)
+        .build()?;
+    runtime.block_on(async move {
+        let store = place.open().await?.store();
+        Ok(work(&*store).await?)
+    })
 }
 
 /// Makes a token named `name` and prints it: the only time its secret is shown.
@@ -32,14 +40,14 @@ pub(super) fn create(config: Option<&Path>, name: &str) -> anyhow::Result<()> {
     }
     let (text, token) = Token::mint(name, crate::jobs::now());
     let id = token.id.clone();
-    runtime()?.block_on(store(config)?.add_token(token))?;
+    in_store(config, async |store| store.add_token(token).await)?;
     eprintln!("token {id} ('{name}') made; keep it now, it is not shown again:");
     println!("{text}");
     Ok(())
 }
 
 pub(super) fn list(config: Option<&Path>) -> anyhow::Result<()> {
-    let tokens = runtime()?.block_on(store(config)?.tokens())?;
+    let tokens = in_store(config, async |store| store.tokens().await)?;
     if tokens.is_empty() {
         eprintln!("no tokens");
     }
@@ -51,7 +59,9 @@ pub(super) fn list(config: Option<&Path>) -> anyhow::Result<()> {
 }
 
 pub(super) fn revoke(config: Option<&Path>, id: &str) -> anyhow::Result<()> {
-    if !runtime()?.block_on(store(config)?.revoke_token(id.to_owned()))? {
+    if !in_store(config, async |store| {
+        store.revoke_token(id.to_owned()).await
+    })? {
         bail!("no token '{id}' (`kmviz token list` names them)");
     }
     eprintln!("token {id} revoked");

@@ -3,9 +3,8 @@
 //! stops it when the test process ends.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 pub struct MariaDb {
     pub port: u16,
@@ -32,14 +31,6 @@ impl MariaDb {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The test binary's MariaDB server (started on first use).
@@ -75,47 +66,28 @@ fn start() -> MariaDb {
         "mariadb-install-db: {}",
         String::from_utf8_lossy(&install.stderr)
     );
-    let port = free_port();
-    // The server dies with the test process: a shell watches this process and stops it.
-    let script = format!(
+    let port = super::postgres::free_port();
+    let server = format!(
         "mariadbd --no-defaults --user=root --datadir={data} --bind-address=127.0.0.1 \
          --port={port} --socket={dir}/sock --pid-file={dir}/pid --log-error={dir}/error.log \
          --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=16M \
-         --innodb-log-file-size=8M --performance-schema=OFF 2>{dir}/stderr.log & \
-         server=$!; while kill -0 {parent} 2>/dev/null && kill -0 $server 2>/dev/null; \
-         do sleep 0.5; done; kill $server; wait $server; rm -rf {dir}",
+         --innodb-log-file-size=8M --performance-schema=OFF 2>{dir}/stderr.log",
         data = data.display(),
         dir = dir.display(),
-        parent = std::process::id(),
     );
-    let watchdog = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mariadbd");
-    let started = Instant::now();
-    loop {
+    let ping = || {
         // A server still starting may take the connection and not answer it yet: a ping
         // without its own timeout was seen to wait for ever.
-        let ping = Command::new("mariadb-admin")
+        Command::new("mariadb-admin")
             .args(["--no-defaults", "-uroot", "--connect-timeout=2"])
             .arg(format!("--socket={}", dir.join("sock").display()))
             .arg("ping")
             .output()
-            .expect("run mariadb-admin");
-        if ping.status.success() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "mariadbd did not start: {}",
-            std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            .expect("run mariadb-admin")
+            .status
+            .success()
+    };
+    let watchdog = super::daemon::keep_running(&server, &dir, &dir.join("stderr.log"), ping);
     let server = MariaDb {
         port,
         dir,

@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod mariadb;
 pub mod openapi;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -347,5 +349,49 @@ impl Drop for Server {
                 let _ = stopped.recv_timeout(std::time::Duration::from_secs(2));
             }
         }
+    }
+}
+
+/// A kmindex-server that answers queries after `delay`: the real engine on the fixture index,
+/// behind real HTTP, slowed down. It counts, by query name, the queries it started and those
+/// it answered (a client that goes away leaves one started, not answered).
+pub struct SlowKmindex {
+    pub port: u16,
+    pub counts: Arc<Mutex<std::collections::BTreeMap<String, (usize, usize)>>>,
+}
+
+impl SlowKmindex {
+    pub async fn start(delay: std::time::Duration) -> SlowKmindex {
+        let index = kmindex::Index::open(&fixture_index()).unwrap();
+        let counts: Arc<Mutex<std::collections::BTreeMap<String, (usize, usize)>>> = Arc::default();
+        let counted = Arc::clone(&counts);
+        let router =
+            kmviz::api::kmindex::router(Arc::new(index), kmviz::api::kmindex::Limits::default())
+                .layer(axum::middleware::from_fn(
+                    move |request: axum::extract::Request, next: axum::middleware::Next| {
+                        let counts = Arc::clone(&counted);
+                        async move {
+                            if !request.uri().path().ends_with("/query") {
+                                return next.run(request).await;
+                            }
+                            let (parts, body) = request.into_parts();
+                            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                            let name = serde_json::from_slice::<serde_json::Value>(&bytes)
+                                .ok()
+                                .and_then(|body| Some(body["id"].as_str()?.to_owned()))
+                                .unwrap_or_default();
+                            counts.lock().unwrap().entry(name.clone()).or_default().0 += 1;
+                            tokio::time::sleep(delay).await;
+                            let request = axum::extract::Request::from_parts(parts, bytes.into());
+                            let response = next.run(request).await;
+                            counts.lock().unwrap().entry(name).or_default().1 += 1;
+                            response
+                        }
+                    },
+                ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        SlowKmindex { port, counts }
     }
 }
