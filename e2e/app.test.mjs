@@ -142,6 +142,28 @@ try {
     total = Number((await count()).match(/^\d+ of (\d+) samples/)[1]);
   });
 
+  await step("shares-a-link-without-javascript", async () => {
+    const id = page.url().split("/s/")[1];
+    const session = await (await fetch(`${base}/api/sessions/${id}`)).json();
+    const found = session.pairs.find((p) => p.result && p.result.hits.length > 0);
+    const best = found.result.hits[0].ID;
+    // Without JavaScript, the link still shows the session: the server's summary.
+    const noScript = await browser.newContext({ javaScriptEnabled: false });
+    const plain = await noScript.newPage();
+    await plain.goto(`${base}/s/${id}`);
+    const summary = await plain.locator("#first-paint").textContent();
+    assert.ok(summary.includes(`kmviz session ${id}`), summary);
+    assert.ok(summary.includes(`${found.query} on ${found.database}`), summary);
+    assert.ok(summary.includes(best), summary);
+    await noScript.close();
+    // With it, the app takes over from the summary.
+    const app = await browser.newPage();
+    await app.goto(`${base}/s/${id}`);
+    await app.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
+    assert.equal(await app.locator("#first-paint").count(), 0);
+    await app.close();
+  });
+
   await step("sorts", async () => {
     const header = table.locator('th[data-column="Temp"]');
     await header.click();

@@ -23,6 +23,11 @@ use crate::model::session::Session;
 
 #[wasm_bindgen(start)]
 pub fn start() {
+    // The server's summary of a shared session, shown until now: the app takes over.
+    let summary = document().get_element_by_id("first-paint");
+    if let Some(summary) = summary {
+        summary.remove();
+    }
     leptos::mount::mount_to_body(App);
 }
 

@@ -232,9 +232,9 @@ impl App {
         let mut router = api::router(state.clone())
             .merge(api::mcp::router(state.clone()))
             .merge(Router::from(
-                api::ops::routes(instance.server.metrics).with_state(state),
+                api::ops::routes(instance.server.metrics).with_state(state.clone()),
             ));
-        match crate::web::router(&instance.site) {
+        match crate::web::router(&instance.site, state) {
             Some(web) => router = router.merge(web),
             None => tracing::warn!(
                 "no web app in {}: build it with `cargo xtask web` (the API is served)",

@@ -57,7 +57,7 @@ fn may_read(state: &AppState, caller: &Caller, session: &Session) -> bool {
 }
 
 /// Session `id` as it is now, if `caller` may read it.
-pub(super) async fn readable(
+pub(crate) async fn readable(
     state: &AppState,
     caller: &Caller,
     id: &str,

@@ -239,6 +239,28 @@ async fn private_sessions_and_quotas_per_token() {
         call(&server, As::Nobody, Method::GET, &path, None).await.0,
         401
     );
+    // Her session's link comes with its summary for her only (the page itself for anyone).
+    let page = async |user: &str, password: &str| {
+        let response = client()
+            .get(server.url(&format!("/s/{hers}")))
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "the web app is built (`cargo xtask web`)"
+        );
+        response.text().await.unwrap()
+    };
+    let summary = page("alice", "a").await;
+    assert!(
+        summary.contains(&format!("<h1>kmviz session {hers}</h1>")),
+        "{summary}"
+    );
+    assert!(summary.contains("<script type=\"module\" src=\"/start.js\">"));
+    assert!(!page("bob", "b").await.contains("first-paint"));
     let (status, list) = call(&server, alice, Method::GET, "/api/sessions", None).await;
     assert_eq!((status, ids(&list)), (200, vec![hers.as_str()]));
 
