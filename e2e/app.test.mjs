@@ -64,6 +64,8 @@ try {
   await step("opens", async () => {
     await page.goto(base);
     await page.locator(".sidebar h1").waitFor();
+    // The page's own first paint ("Loading the app") is gone once the app runs.
+    assert.equal(await page.locator("#first-paint").count(), 0);
     // The demo's database is preselected, its options rendered from the schema.
     assert.ok(await page.locator('.databases input[value="survey"]').isChecked());
     await page.locator('.options[data-database="survey"] .option[data-option="z"] input').waitFor();
@@ -155,6 +157,9 @@ try {
     assert.ok(summary.includes(`kmviz session ${id}`), summary);
     assert.ok(summary.includes(`${found.query} on ${found.database}`), summary);
     assert.ok(summary.includes(best), summary);
+    // The home page says what works without JavaScript.
+    await plain.goto(base);
+    assert.match(await plain.locator("#first-paint").textContent(), /Searching needs JavaScript/);
     await noScript.close();
     // With it, the app takes over from the summary.
     const app = await browser.newPage();

@@ -1,8 +1,8 @@
 //! Serves the browser app built into `site/` by `cargo xtask web`: its files (sent gzipped when
 //! the browser accepts it, revalidated by date), and the page itself for every other path, so that
-//! app URLs such as `/s/{id}` load the app. A session's link (`/s/{id}`) comes with a summary of
-//! the session in the page: it shows before the app has loaded (which replaces it) and without
-//! JavaScript at all.
+//! app URLs such as `/s/{id}` load the app. The page paints something before the app has loaded
+//! (which replaces it): "Loading", or on a session's link (`/s/{id}`) a summary of the session,
+//! which is also what a browser without JavaScript shows.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,11 +54,24 @@ async fn shared_link(
     caller: Caller,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
-    let summary = match crate::api::sessions::readable(&state, &caller, &id).await {
-        Ok(session) => summary(&session),
-        Err(_) => String::new(),
+    let Ok(session) = crate::api::sessions::readable(&state, &caller, &id).await else {
+        return Html(shell.to_string()).into_response();
     };
-    Html(shell.replacen("<body>", &format!("<body>\n{summary}"), 1)).into_response()
+    Html(with_first_paint(&shell, &summary(&session))).into_response()
+}
+
+/// The page `shell` with its first paint (the page's own `#first-paint`, "Loading the app")
+/// replaced by `html`.
+fn with_first_paint(shell: &str, html: &str) -> String {
+    const START: &str = "<main id=\"first-paint\"";
+    const END: &str = "</main>";
+    let Some(start) = shell.find(START) else {
+        return shell.replacen("<body>", &format!("<body>\n{html}"), 1);
+    };
+    let end = shell[start..]
+        .find(END)
+        .map_or(shell.len(), |end| start + end + END.len());
+    format!("{}{html}{}", &shell[..start], &shell[end..])
 }
 
 /// Pairs, and hits per pair, the summary shows.
@@ -123,6 +136,25 @@ fn summary(session: &Session) -> String {
             session.pairs.len() - PAIRS_SHOWN
         );
     }
-    html.push_str("</main>\n");
+    html.push_str("</main>");
     html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_first_paint;
+
+    #[test]
+    fn the_summary_takes_the_place_of_the_pages_first_paint() {
+        let shell = "<body>\n  <main id=\"first-paint\" class=\"first-paint\">\n<p>Loading</p>\n  </main>\n  <script></script>\n</body>";
+        assert_eq!(
+            with_first_paint(shell, "<main>S</main>"),
+            "<body>\n  <main>S</main>\n  <script></script>\n</body>"
+        );
+        // A page built before it had one: put first in the body.
+        assert_eq!(
+            with_first_paint("<body><script></script></body>", "<main>S</main>"),
+            "<body>\n<main>S</main><script></script></body>"
+        );
+    }
 }

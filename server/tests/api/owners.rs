@@ -260,7 +260,11 @@ async fn private_sessions_and_quotas_per_token() {
         "{summary}"
     );
     assert!(summary.contains("<script type=\"module\" src=\"/start.js\">"));
-    assert!(!page("bob", "b").await.contains("first-paint"));
+    assert!(
+        !page("bob", "b")
+            .await
+            .contains(&format!("kmviz session {hers}"))
+    );
     let (status, list) = call(&server, alice, Method::GET, "/api/sessions", None).await;
     assert_eq!((status, ids(&list)), (200, vec![hers.as_str()]));
 
