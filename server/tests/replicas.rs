@@ -419,9 +419,10 @@ async fn three_replicas_share_sessions_and_finish_a_killed_replicas_pairs() {
         .sum();
     assert!(changed > 12, "progress came in several events: {events:?}");
 
-    // A stop gives the pairs back: C takes over what B was running.
+    // A stop gives the pairs back: C takes over what B was running. Six pairs: more than C's
+    // two slots, so B holds some when it stops.
     let mut b = b;
-    let id = submit(&b, queries(2)).await;
+    let id = submit(&b, queries(6)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (stopped, after) = b.terminate();
     assert!(stopped && after < Duration::from_secs(6), "{after:?}");

@@ -95,7 +95,11 @@ impl Jobs {
                     for (claim, permit) in claims.into_iter().zip(permits.drain(..)) {
                         let key = (claim.session.clone(), claim.position);
                         let run = Arc::clone(&self).run_claim(claim, permit);
-                        let task = shared.tasks.lock().expect("not poisoned").spawn(run);
+                        let mut tasks = shared.tasks.lock().expect("not poisoned");
+                        // Those ended are forgotten (a JoinSet keeps them until joined).
+                        while tasks.try_join_next().is_some() {}
+                        let task = tasks.spawn(run);
+                        drop(tasks);
                         shared
                             .claimed
                             .lock()
