@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use app::model::query::Query;
-use app::model::session::{DatabaseRun, Pair, PairState, Session, Status};
+use app::model::session::{DatabaseRun, Pair, PairResult, PairState, Session, Status};
 use lettre::message::Mailbox;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::engine::Engine;
@@ -212,10 +212,7 @@ impl Jobs {
             let share = self.shares.get(&run.name).cloned();
             tasks.spawn(async move {
                 // The database's share first: waiting for it holds no slot of the others'.
-                let _share = match share {
-                    Some(share) => Some(share.acquire_owned().await.expect("never closed")),
-                    None => None,
-                };
+                let _share = take_share(share).await;
                 let _permit = limiter.acquire_owned().await.expect("never closed");
                 (position, engine.run(&query, &run).await)
             });
@@ -229,7 +226,7 @@ impl Jobs {
                 }
             };
             let mut pair = session.pairs[position].clone();
-            shared::settle(&session.id, &mut pair, outcome);
+            settle(&session.id, &mut pair, outcome);
             let pair = Arc::new(pair);
             if let Err(e) = self
                 .store
@@ -485,6 +482,31 @@ impl Jobs {
             }
         });
     }
+}
+
+/// A slot of a database's share (`None`: the database has none).
+async fn take_share(share: Option<Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
+    Some(share?.acquire_owned().await.expect("never closed"))
+}
+
+/// Sets `pair` from its run's `outcome` (and logs a failure), as a job of session `id`.
+fn settle(id: &str, pair: &mut Pair, outcome: Result<PairResult, crate::engine::PairError>) {
+    match outcome {
+        Ok(result) => {
+            pair.state = PairState::Done;
+            pair.result = Some(result);
+        }
+        Err(error) => {
+            tracing::warn!(
+                "session {id}: query '{}' on database '{}': {error}",
+                pair.query,
+                pair.database
+            );
+            pair.state = PairState::Failed;
+            pair.error = Some(error.to_string());
+        }
+    }
+    metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);
 }
 
 /// Seconds since the Unix epoch.

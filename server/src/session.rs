@@ -212,6 +212,51 @@ struct Request {
     notify: Option<String>,
 }
 
+impl Request {
+    /// The session of this request, as a store read it back.
+    fn into_stored(
+        self,
+        id: String,
+        created: i64,
+        status: &str,
+        owner: Option<String>,
+        pairs: Vec<Pair>,
+    ) -> Stored {
+        Stored {
+            session: Session {
+                id,
+                created: created as u64,
+                status: status_of(status),
+                owner,
+                queries: self.queries,
+                databases: self.databases,
+                pairs,
+            },
+            notify: self.notify,
+        }
+    }
+
+    /// What a listing of sessions says of this one.
+    fn summary(self, id: String, created: i64, status: &str) -> SessionSummary {
+        SessionSummary {
+            id,
+            created: created as u64,
+            status: status_of(status),
+            queries: self.queries.len(),
+            databases: self.databases.into_iter().map(|d| d.name).collect(),
+        }
+    }
+}
+
+/// Runs `work` (encoding, decoding) off the async workers ([`crate::cpu::run`]).
+async fn on_cpu<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    crate::cpu::run(work)
+        .await
+        .map_err(|e| StoreError(e.to_string()))?
+}
+
 /// A session as stored, with where its submitter asked to be mailed.
 #[derive(Debug)]
 pub struct Stored {
@@ -432,12 +477,11 @@ impl SqliteStore {
         let store = self.clone();
         Box::pin(async move {
             // Queued from the blocking pool as soon as it is encoded.
-            let written = crate::cpu::run(move || {
+            let written = on_cpu(move || {
                 let encoded = encode()?;
-                Ok::<_, StoreError>(store.write(move |connection| work(connection, encoded)))
+                Ok(store.write(move |connection| work(connection, encoded)))
             })
-            .await
-            .map_err(|e| StoreError(e.to_string()))??;
+            .await?;
             written.await
         })
     }
@@ -582,19 +626,13 @@ fn load(connection: &Connection, id: &str) -> Result<Option<Stored>, StoreError>
         let format = row.get(0).map_err(sql)?;
         pairs.push(unpack::<Pair>(format, row.get_ref(1).map_err(sql)?)?);
     }
-    let session = Session {
-        id: id.to_owned(),
-        created: created as u64,
-        status: status_of(&status),
+    Ok(Some(request.into_stored(
+        id.to_owned(),
+        created,
+        &status,
         owner,
-        queries: request.queries,
-        databases: request.databases,
         pairs,
-    };
-    Ok(Some(Stored {
-        session,
-        notify: request.notify,
-    }))
+    )))
 }
 
 impl SessionStore for SqliteStore {
@@ -728,13 +766,11 @@ impl SessionStore for SqliteStore {
             while let Some(row) = rows.next().map_err(sql)? {
                 let request: Request =
                     unpack(row.get(3).map_err(sql)?, row.get_ref(4).map_err(sql)?)?;
-                sessions.push(SessionSummary {
-                    id: row.get(0).map_err(sql)?,
-                    created: row.get::<_, i64>(1).map_err(sql)? as u64,
-                    status: status_of(&row.get::<_, String>(2).map_err(sql)?),
-                    queries: request.queries.len(),
-                    databases: request.databases.into_iter().map(|d| d.name).collect(),
-                });
+                sessions.push(request.summary(
+                    row.get(0).map_err(sql)?,
+                    row.get(1).map_err(sql)?,
+                    &row.get::<_, String>(2).map_err(sql)?,
+                ));
             }
             Ok(sessions)
         })

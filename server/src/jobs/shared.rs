@@ -117,11 +117,7 @@ impl Jobs {
     }
 
     async fn run_claim(self: Arc<Self>, claim: Claim, permit: OwnedSemaphorePermit) {
-        let share = self.shares.get(&claim.run.name).cloned();
-        let _share = match share {
-            Some(share) => Some(share.acquire_owned().await.expect("never closed")),
-            None => None,
-        };
+        let _share = super::take_share(self.shares.get(&claim.run.name).cloned()).await;
         let outcome = self.engine.run(&claim.query, &claim.run).await;
         let mut pair = Pair {
             query: claim.query.name.clone(),
@@ -130,7 +126,7 @@ impl Jobs {
             error: None,
             result: None,
         };
-        settle(&claim.session, &mut pair, outcome);
+        super::settle(&claim.session, &mut pair, outcome);
         let finished = self.shared().queue.finish(&claim, Arc::new(pair)).await;
         let key = (claim.session.clone(), claim.position);
         self.shared()
@@ -184,11 +180,8 @@ impl Jobs {
                 .or_insert_with(|| watch::channel(session).0);
             sender.subscribe()
         };
-        // An end announced between the read and now was not applied to it: read it again.
-        let statuses = shared.queue.statuses(vec![id.to_owned()]).await?;
-        if statuses.first().map(|(_, status)| *status) != Some(Status::Running) {
-            self.reread(id).await?;
-        }
+        // An end announced between the read and now was not applied to it.
+        self.reread_ended(vec![id.to_owned()]).await?;
         Ok(Some(Watch::Running(receiver)))
     }
 
@@ -304,7 +297,13 @@ impl Jobs {
         if ids.is_empty() {
             return Ok(());
         }
-        let statuses: HashMap<String, Status> = shared
+        self.reread_ended(ids).await
+    }
+
+    /// Reads again those of followed sessions `ids` that are no longer running in the store.
+    async fn reread_ended(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        let statuses: HashMap<String, Status> = self
+            .shared()
             .queue
             .statuses(ids.clone())
             .await?
@@ -317,30 +316,6 @@ impl Jobs {
         }
         Ok(())
     }
-}
-
-/// Sets `pair` from its run's `outcome` (and logs a failure), as a job of session `id`.
-pub(super) fn settle(
-    id: &str,
-    pair: &mut Pair,
-    outcome: Result<app::model::session::PairResult, crate::engine::PairError>,
-) {
-    match outcome {
-        Ok(result) => {
-            pair.state = PairState::Done;
-            pair.result = Some(result);
-        }
-        Err(error) => {
-            tracing::warn!(
-                "session {id}: query '{}' on database '{}': {error}",
-                pair.query,
-                pair.database
-            );
-            pair.state = PairState::Failed;
-            pair.error = Some(error.to_string());
-        }
-    }
-    metrics::counter!("kmviz_pairs_total", "state" => pair.state.as_str()).increment(1);
 }
 
 /// Renews this replica's leases three times per lease, for as long as its jobs live.

@@ -1,7 +1,7 @@
 //! Sessions and their job queue in PostgreSQL, for several replicas of one instance: any
-//! replica answers any session, and runs any pair. Pairs are claimed one at a time with
-//! `FOR UPDATE SKIP LOCKED`, for a lease their replica renews; news goes to every replica by
-//! `NOTIFY`. Bodies are packed as in SQLite ([`pack`]).
+//! replica answers any session, and runs any pair. Each pair is claimed by one replica with
+//! `FOR UPDATE SKIP LOCKED` (as many at once as it has room for), for a lease that replica
+//! renews; news goes to every replica by `NOTIFY`. Bodies are packed as in SQLite ([`pack`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    Change, Claim, Finished, Queue, Request, SessionStore, StoreError, pack, status_of,
+    Change, Claim, Finished, Queue, Request, SessionStore, StoreError, on_cpu, pack, status_of,
     unpack_packed,
 };
 use crate::future::BoxFuture;
@@ -139,7 +139,7 @@ impl PgStore {
             .await
             .map_err(pg)?;
         let packed: Vec<u8> = row.get(0);
-        let request: Arc<Request> = Arc::new(unpack(packed).await?);
+        let request: Arc<Request> = Arc::new(on_cpu(move || unpack_packed(&packed)).await?);
         self.keep_request(id, Arc::clone(&request));
         Ok(request)
     }
@@ -155,23 +155,6 @@ impl PgStore {
     fn lease_seconds(&self) -> f64 {
         self.lease.as_secs_f64()
     }
-}
-
-/// Packs on the blocking pool (large sessions take a while).
-async fn packed<T: serde::Serialize + Send + Sync + 'static>(
-    value: Arc<T>,
-) -> Result<Vec<u8>, StoreError> {
-    crate::cpu::run(move || pack(&*value))
-        .await
-        .map_err(|e| StoreError(e.to_string()))?
-}
-
-async fn unpack<T: serde::de::DeserializeOwned + Send + 'static>(
-    packed: Vec<u8>,
-) -> Result<T, StoreError> {
-    crate::cpu::run(move || unpack_packed(&packed))
-        .await
-        .map_err(|e| StoreError(e.to_string()))?
 }
 
 /// Brings the tables to this kmviz's schema, one replica at a time.
@@ -237,7 +220,6 @@ fn listen(
 ) {
     let mut first_listen = Some(listening);
     tokio::spawn(async move {
-        let mut first = true;
         while news.strong_count() > 0 {
             match config.connect(NoTls).await {
                 Ok((client, mut connection)) => {
@@ -248,10 +230,12 @@ fn listen(
                     let listening = client.batch_execute(&listen);
                     let mut listening = std::pin::pin!(listening);
                     let mut listens = false;
-                    if !first && let Some(news) = news.upgrade() {
+                    // Listened before: news may have come meanwhile.
+                    if first_listen.is_none()
+                        && let Some(news) = news.upgrade()
+                    {
                         let _ = news.send(Change::Missed);
                     }
-                    first = false;
                     loop {
                         tokio::select! {
                             done = &mut listening, if !listens => {
@@ -331,16 +315,6 @@ async fn notify(
         .map_err(pg)
 }
 
-fn summary_of(id: String, created: i64, status: &str, request: Request) -> SessionSummary {
-    SessionSummary {
-        id,
-        created: created as u64,
-        status: status_of(status),
-        queries: request.queries.len(),
-        databases: request.databases.into_iter().map(|d| d.name).collect(),
-    }
-}
-
 impl SessionStore for PgStore {
     fn create<'a>(
         &'a self,
@@ -355,13 +329,11 @@ impl SessionStore for PgStore {
             });
             let pairs = Arc::new(session.pairs.clone());
             let request_kept = Arc::clone(&request);
-            let encoded = crate::cpu::run(move || {
+            let (request, bodies) = on_cpu(move || {
                 let pairs = pairs.iter().map(pack).collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, StoreError>((pack(&*request)?, pairs))
+                Ok((pack(&*request)?, pairs))
             })
-            .await
-            .map_err(|e| StoreError(e.to_string()))??;
-            let (request, bodies) = encoded;
+            .await?;
             let positions: Vec<i32> = (0..bodies.len() as i32).collect();
             let states: Vec<&str> = session.pairs.iter().map(|p| p.state.as_str()).collect();
             let running = session.status == Status::Running;
@@ -377,7 +349,7 @@ impl SessionStore for PgStore {
                          INSERT INTO kmviz_pairs (session, position, state, body)
                          SELECT $1, * FROM unnest($6::INTEGER[], $7::TEXT[], $8::BYTEA[])
                      )
-                     SELECT pg_notify($9, 'work') WHERE $10",
+                     SELECT pg_notify($9, $10) WHERE $11",
                     &[
                         &session.id,
                         &(session.created as i64),
@@ -388,6 +360,7 @@ impl SessionStore for PgStore {
                         &states,
                         &bodies,
                         &CHANNEL,
+                        &payload(&Change::Work),
                         &running,
                     ],
                 )
@@ -407,7 +380,7 @@ impl SessionStore for PgStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let state = pair.state.as_str();
-            let body = packed(pair).await?;
+            let body = on_cpu(move || pack(&*pair)).await?;
             let client = self.client().await?;
             client
                 .execute(
@@ -474,25 +447,16 @@ impl SessionStore for PgStore {
                 Vec<Vec<u8>>,
             ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
             let id = id.to_owned();
-            let decoded = crate::cpu::run(move || {
+            let stored = on_cpu(move || {
                 let request: Request = unpack_packed(&request)?;
                 let pairs = bodies
                     .iter()
                     .map(|body| unpack_packed(body))
                     .collect::<Result<Vec<Pair>, _>>()?;
-                Ok::<_, StoreError>(Session {
-                    id,
-                    created: created as u64,
-                    status: status_of(&status),
-                    owner,
-                    queries: request.queries,
-                    databases: request.databases,
-                    pairs,
-                })
+                Ok(request.into_stored(id, created, &status, owner, pairs))
             })
-            .await
-            .map_err(|e| StoreError(e.to_string()))??;
-            Ok(Some(decoded))
+            .await?;
+            Ok(Some(stored.session))
         })
     }
 
@@ -581,8 +545,9 @@ impl SessionStore for PgStore {
                 .map_err(pg)?;
             let mut sessions = Vec::with_capacity(rows.len());
             for row in rows {
-                let request: Request = unpack(row.get(3)).await?;
-                sessions.push(summary_of(row.get(0), row.get(1), row.get(2), request));
+                let packed: Vec<u8> = row.get(3);
+                let request: Request = on_cpu(move || unpack_packed(&packed)).await?;
+                sessions.push(request.summary(row.get(0), row.get(1), row.get(2)));
             }
             Ok(sessions)
         })
@@ -713,7 +678,7 @@ impl Queue for PgStore {
                     position,
                 });
             }
-            // In queue order (the update returns them in any).
+            // By session and position (the update returns them in any order).
             claims.sort_by(|a, b| (&a.session, a.position).cmp(&(&b.session, b.position)));
             Ok(claims)
         })
@@ -741,7 +706,7 @@ impl Queue for PgStore {
     ) -> BoxFuture<'a, Result<Finished, StoreError>> {
         Box::pin(async move {
             let state = pair.state.as_str();
-            let body = packed(pair).await?;
+            let body = on_cpu(move || pack(&*pair)).await?;
             let mut client = self.client().await?;
             let transaction = client.transaction().await.map_err(pg)?;
             let (id, position) = (&claim.session, claim.position as i32);
@@ -757,7 +722,7 @@ impl Queue for PgStore {
                          WHERE session = $1 AND position = $2 AND claimed_by = $3
                            AND state = 'running'
                          RETURNING position)
-                     SELECT pg_notify($6, 'pair ' || $1 || ' ' || position) FROM saved"
+                     SELECT pg_notify($6, $7) FROM saved"
                 ),
                 transaction.prepare_cached(
                     "WITH ended AS (
@@ -766,14 +731,27 @@ impl Queue for PgStore {
                              SELECT 1 FROM kmviz_pairs
                              WHERE session = $1 AND state IN ('pending', 'running'))
                          RETURNING id)
-                     SELECT pg_notify($2, 'ended ' || id) FROM ended"
+                     SELECT pg_notify($2, $3) FROM ended"
                 ),
             )
             .map_err(pg)?;
+            let saved_news = payload(&Change::Pair {
+                id: id.clone(),
+                position: claim.position,
+            });
+            let ended_news = payload(&Change::Ended { id: id.clone() });
             let lock_values: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [id];
-            let save_values: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-                [id, &position, &self.replica, &state, &body, &CHANNEL];
-            let end_values: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [id, &CHANNEL];
+            let save_values: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+                id,
+                &position,
+                &self.replica,
+                &state,
+                &body,
+                &CHANNEL,
+                &saved_news,
+            ];
+            let end_values: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                [id, &CHANNEL, &ended_news];
             let (_, saved, ended) = futures_util::try_join!(
                 transaction.query(&lock, &lock_values),
                 transaction.query(&save, &save_values),
@@ -841,7 +819,7 @@ impl Queue for PgStore {
                 .iter()
                 .map(|row| (row.get::<_, i32>(0), row.get::<_, Vec<u8>>(1)))
                 .unzip();
-            let bodies = crate::cpu::run(move || {
+            let bodies = on_cpu(move || {
                 bodies
                     .iter()
                     .map(|body| {
@@ -851,8 +829,7 @@ impl Queue for PgStore {
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
-            .await
-            .map_err(|e| StoreError(e.to_string()))??;
+            .await?;
             transaction
                 .execute(
                     "UPDATE kmviz_pairs p SET state = 'cancelled', body = c.body,
@@ -881,10 +858,11 @@ impl Queue for PgStore {
                 .await
                 .map_err(pg)?;
             drop(client);
-            match row {
-                Some(row) => Ok(Some(unpack(row.get(0)).await?)),
-                None => Ok(None),
-            }
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let packed: Vec<u8> = row.get(0);
+            Ok(Some(on_cpu(move || unpack_packed(&packed)).await?))
         })
     }
 
