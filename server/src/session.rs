@@ -268,8 +268,8 @@ pub struct Stored {
 /// its own, for as long as the store lives: apart from the writer, whose commits would wait
 /// for the copy and its syncs, and often, so that each sync has little to write. Under
 /// steady writes the log is never wholly copied at the moment a write begins, so it would
-/// only grow: past [`RESTART_AT`], a checkpoint holds the writes back (for one sync, as the
-/// frames are already copied) until the next write starts the log over from its beginning.
+/// only grow: past [`RESTART_AT`], a checkpoint holds the writes back (while it copies the
+/// last frames and syncs) so that the next write starts the log over from its beginning.
 fn checkpoint_in_background(path: PathBuf, store: Weak<Mutex<Connection>>) {
     let run = move || {
         let connection = match connect(&path) {
@@ -277,10 +277,11 @@ fn checkpoint_in_background(path: PathBuf, store: Weak<Mutex<Connection>>) {
             Err(e) => return tracing::error!("{}: no checkpoints: {e}", path.display()),
         };
         // A restart holds the writes back while it waits for readers to leave the log: waits
-        // of a millisecond, not SQLite's default backoff (which sleeps 53 ms within 6 tries).
+        // of a millisecond (not SQLite's backoff, which sleeps 53 ms within 6 tries), 50 at
+        // most; a restart that finds readers still there is tried again at the next turn.
         if let Err(e) = connection.busy_handler(Some(|tries| {
             std::thread::sleep(Duration::from_millis(1));
-            tries < 1000
+            tries < 50
         })) {
             return tracing::error!("{}: no checkpoints: {e}", path.display());
         }
@@ -292,9 +293,12 @@ fn checkpoint_in_background(path: PathBuf, store: Weak<Mutex<Connection>>) {
         while store.strong_count() > 0 {
             std::thread::sleep(Duration::from_millis(250));
             // PASSIVE: copies what no reader needs, never waits for the store's writes.
-            let outcome = checkpoint("PASSIVE").and_then(|frames| match frames > RESTART_AT {
-                true => checkpoint("RESTART"),
-                false => Ok(frames),
+            let outcome = checkpoint("PASSIVE").and_then(|frames| {
+                if frames > RESTART_AT {
+                    checkpoint("RESTART")
+                } else {
+                    Ok(frames)
+                }
             });
             if let Err(e) = outcome {
                 tracing::warn!("{}: checkpoint: {e}", path.display());
