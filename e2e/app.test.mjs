@@ -614,8 +614,11 @@ try {
       await until("the column filter", async () => !/^(\d+) of \1 /.test(await count()));
       const filtered = await count();
       await until("a held query", async () => held.length > 0);
+      // The pair shown is not drawn again when another one ends: its page stays as it is.
+      await table.evaluate((t) => { t.dataset.kept = "yes"; });
       held.shift().writeHead(500).end("no");
       await page.locator(".progress .failed").waitFor();
+      assert.equal(await table.getAttribute("data-kept"), "yes");
       assert.equal(await biome.inputValue(), "trad");
       assert.equal(await count(), filtered);
       assert.ok((await column(BIOME)).every((b) => b === "Trades"));

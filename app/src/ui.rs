@@ -19,6 +19,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 
+use std::sync::Arc;
+
 use crate::model::session::Session;
 
 #[wasm_bindgen(start)]
@@ -50,19 +52,14 @@ fn show_in_url(path: &str) {
     }
 }
 
-/// The session shown: one from this server, or one opened from a `session.json` file.
+/// The session shown (its latest state): one from this server, or one opened from a
+/// `session.json` file (`uploaded`). `showing` tells one showing from the next: the same
+/// session followed again, or another file, is drawn anew; a followed job's progress is not.
 #[derive(Clone)]
-enum Shown {
-    Server(Session),
-    File(Session),
-}
-
-impl Shown {
-    fn session(&self) -> &Session {
-        match self {
-            Shown::Server(s) | Shown::File(s) => s,
-        }
-    }
+struct Shown {
+    session: Arc<Session>,
+    uploaded: bool,
+    showing: u64,
 }
 
 #[component]
@@ -77,9 +74,27 @@ fn App() -> impl IntoView {
     let ran_with = Memo::new(move |_| {
         shown.with(|s| {
             s.as_ref()
-                .map(|s| (s.session().id.clone(), s.session().databases.clone()))
+                .map(|s| (s.session.id.clone(), s.session.databases.clone()))
         })
     });
+    // Another showing draws the results anew; a followed job's progress only updates them
+    // (`latest`).
+    let showing = Memo::new(move |_| shown.with(|s| s.as_ref().map(|s| (s.showing, s.uploaded))));
+    let latest = Memo::new_with_compare(
+        move |last: Option<&Option<Arc<Session>>>| {
+            shown.with(|s| match s {
+                Some(s) => Some(Arc::clone(&s.session)),
+                // The results are about to go: they keep what they show.
+                None => last.cloned().flatten(),
+            })
+        },
+        |last, now| !matches!((last, now), (Some(Some(a)), Some(Some(b))) if Arc::ptr_eq(a, b)),
+    );
+    let showings = StoredValue::new(0u64);
+    let next_showing = move || {
+        showings.update_value(|n| *n += 1);
+        showings.get_value()
+    };
     // The session followed, and its progress stream: another one shown stops it.
     let following: RwSignal<Option<String>> = RwSignal::new(None);
     let stream = StoredValue::new_local(None::<web_sys::EventSource>);
@@ -97,13 +112,18 @@ fn App() -> impl IntoView {
         drawer_open.set(false);
         following.set(Some(id.clone()));
         let current = id.clone();
+        let showing = next_showing();
         let events = api::follow(id, move |update| {
             // A late answer for a session no longer shown.
             if following.get_untracked().as_deref() != Some(current.as_str()) {
                 return;
             }
             match update {
-                Ok(s) => shown.set(Some(Shown::Server(s))),
+                Ok(s) => shown.set(Some(Shown {
+                    session: Arc::new(s),
+                    uploaded: false,
+                    showing,
+                })),
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
@@ -114,7 +134,11 @@ fn App() -> impl IntoView {
         show_in_url("/");
         error.set(None);
         drawer_open.set(false);
-        shown.set(Some(Shown::File(session)));
+        shown.set(Some(Shown {
+            session: Arc::new(session),
+            uploaded: true,
+            showing: next_showing(),
+        }));
     };
     // Back and Forward show the session of the address they reach, or the home page.
     let on_history = Closure::<dyn FnMut()>::new(move || match session_in_url() {
@@ -159,14 +183,16 @@ fn App() -> impl IntoView {
                                 <sidebar::Sidebar info=info ran_with=ran_with on_session=follow on_file=open_file />
                                 <main class="results">
                                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                                    {move || match shown.get() {
+                                    {move || match showing.get() {
                                         None => view! {
                                             // Sanitised by the server.
                                             <div class="home" inner_html=home.clone()></div>
                                             <p class="hint">"Choose databases, give queries, submit."</p>
                                         }.into_any(),
-                                        Some(Shown::Server(s)) => view! { <results::Results session=s info=results_info.clone() uploaded=false choice=choice /> }.into_any(),
-                                        Some(Shown::File(s)) => view! { <results::Results session=s info=results_info.clone() uploaded=true choice=choice /> }.into_any(),
+                                        Some((_, uploaded)) => {
+                                            let session = Signal::derive(move || latest.get().expect("a session is shown"));
+                                            view! { <results::Results session=session info=results_info.clone() uploaded=uploaded choice=choice /> }.into_any()
+                                        }
                                     }}
                                 </main>
                             </div>

@@ -128,13 +128,21 @@ impl Choice {
     }
 }
 
-/// `uploaded`: the session comes from a `session.json` file, not from this server. Long because
-/// it holds the page's state across pairs (the query and database picked, the tab shown).
+/// `uploaded`: the session comes from a `session.json` file, not from this server. `session`
+/// is its latest state: a running job's progress updates the page in place (the chosen pair's
+/// tabs are drawn again only when that pair changes). Long because it holds the page's state
+/// across pairs (the query and database picked, the tab shown).
 #[component]
-pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> impl IntoView {
-    let progress = session.progress();
-    let queries: Vec<String> = session.queries.iter().map(|q| q.name.clone()).collect();
-    let databases: Vec<String> = session.databases.iter().map(|d| d.name.clone()).collect();
+pub fn Results(
+    session: Signal<Arc<Session>>,
+    info: Info,
+    uploaded: bool,
+    choice: Choice,
+) -> impl IntoView {
+    // What a job does not change: its id, queries, databases and their options.
+    let first = session.get_untracked();
+    let queries: Vec<String> = first.queries.iter().map(|q| q.name.clone()).collect();
+    let databases: Vec<String> = first.databases.iter().map(|d| d.name.clone()).collect();
     let Choice {
         query,
         database,
@@ -147,22 +155,22 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
             chosen.set(names.first().cloned().unwrap_or_default());
         }
     }
-    let status = match session.status {
+    let status = move || match session.with(|s| s.status) {
         Status::Running => "running",
         Status::Done => "done",
         Status::Cancelled => "cancelled",
         Status::Interrupted => "interrupted",
     };
-    let id = session.id.clone();
+    let id = first.id.clone();
     let download = format!("/api/sessions/{id}/download");
-    let running = session.status == Status::Running && !uploaded;
+    let running = move || session.with(|s| s.status == Status::Running) && !uploaded;
     let tabs: Vec<(Tab, String, String)> = Tab::shown(&info)
         .into_iter()
         .map(|t| (t, t.key(&info), t.name(&info)))
         .collect();
     let plugin_tabs = info.tabs.clone();
     // What each database ran with, stated: the sidebar shows what the next search will use.
-    let options = session
+    let options = first
         .databases
         .iter()
         .map(|run| {
@@ -175,47 +183,60 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
             view! { <li data-database=run.name.clone()><b>{run.name.clone()}</b>": "{set}</li> }
         })
         .collect_view();
-    let overview = overview(&session, choice);
-    let session = Arc::new(session);
-    let info = Arc::new(info);
-    let chosen = move || {
-        let (q, d) = (query.get(), database.get());
-        let pair = session
-            .pairs
-            .iter()
-            .find(|p| p.query == q && p.database == d)?
-            .clone();
-        let seq = session
-            .queries
-            .iter()
-            .find(|s| s.name == q)
-            .map(|s| s.seq.clone());
-        let run = session.databases.iter().find(|r| r.name == d);
-        let described = info.databases.iter().find(|i| i.name == d).cloned();
-        // The z used: the session's, else the provider's default.
-        let z = run
-            .and_then(|r| r.options.get("z").cloned())
-            .or_else(|| {
-                let spec = described.as_ref()?.options.iter().find(|o| o.name == "z")?;
-                Some(spec.initial_value())
-            })
-            .and_then(|z| match z {
-                OptionValue::Number(z) => Some(z as u32),
-                _ => None,
-            });
-        Some((pair, seq.unwrap_or_default(), described, z))
+    // Made when first shown, then with each update.
+    let overview_seen = seen(tab, Tab::Overview);
+    let overview = move || {
+        overview_seen
+            .get()
+            .then(|| overview(&session.get(), choice))
     };
+    let info = Arc::new(info);
+    let chosen = Memo::new(move |_| {
+        let (q, d) = (query.get(), database.get());
+        session.with(|session| {
+            let pair = session
+                .pairs
+                .iter()
+                .find(|p| p.query == q && p.database == d)?
+                .clone();
+            let seq = session
+                .queries
+                .iter()
+                .find(|s| s.name == q)
+                .map(|s| s.seq.clone());
+            let run = session.databases.iter().find(|r| r.name == d);
+            let described = info.databases.iter().find(|i| i.name == d).cloned();
+            // The z used: the session's, else the provider's default.
+            let z = run
+                .and_then(|r| r.options.get("z").cloned())
+                .or_else(|| {
+                    let spec = described.as_ref()?.options.iter().find(|o| o.name == "z")?;
+                    Some(spec.initial_value())
+                })
+                .and_then(|z| match z {
+                    OptionValue::Number(z) => Some(z as u32),
+                    _ => None,
+                });
+            Some((pair, seq.unwrap_or_default(), described, z))
+        })
+    });
     view! {
         <section class="progress" data-status=status>
             {if uploaded {
                 view! { <span class="status">"opened from a session file"</span> }.into_any()
             } else {
+                let id = id.clone();
                 view! {
-                    <span class="count">{format!("{}/{} done", progress.done(), progress.total)}</span>
-                    {(progress.failed > 0).then(|| view! { <span class="failed">{format!(", {} failed", progress.failed)}</span> })}
-                    {(progress.cancelled > 0).then(|| view! { <span class="cancelled">{format!(", {} cancelled", progress.cancelled)}</span> })}
-                    <span class="status">{format!(" — {status}")}</span>
-                    {running.then(|| {
+                    {move || {
+                        let progress = session.with(|s| s.progress());
+                        view! {
+                            <span class="count">{format!("{}/{} done", progress.done(), progress.total)}</span>
+                            {(progress.failed > 0).then(|| view! { <span class="failed">{format!(", {} failed", progress.failed)}</span> })}
+                            {(progress.cancelled > 0).then(|| view! { <span class="cancelled">{format!(", {} cancelled", progress.cancelled)}</span> })}
+                        }
+                    }}
+                    <span class="status">{move || format!(" — {}", status())}</span>
+                    {move || running().then(|| {
                         let id = id.clone();
                         view! { <button class="cancel" on:click=move |_| api::cancel(id.clone())>"Cancel"</button> }
                     })}
@@ -235,7 +256,7 @@ pub fn Results(session: Session, info: Info, uploaded: bool, choice: Choice) -> 
             }).collect_view()}
         </nav>
         {overview}
-        {move || match chosen() {
+        {move || match chosen.get() {
             None => view! { <p class="hint">"No such pair."</p> }.into_any(),
             Some((pair, seq, described, z)) => {
                 let state = choice.table(&id, &pair.database);
