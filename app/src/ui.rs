@@ -15,11 +15,11 @@ mod sequence;
 mod sidebar;
 mod table;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{Closure, wasm_bindgen};
-
-use std::sync::Arc;
 
 use crate::model::session::Session;
 
