@@ -272,19 +272,20 @@ pub struct Stored {
 /// last frames and syncs) so that the next write starts the log over from its beginning.
 fn checkpoint_in_background(path: PathBuf, store: Weak<Mutex<Connection>>) {
     let run = move || {
-        let connection = match connect(&path) {
-            Ok(connection) => connection,
-            Err(e) => return tracing::error!("{}: no checkpoints: {e}", path.display()),
-        };
         // A restart holds the writes back while it waits for readers to leave the log: waits
         // of a millisecond (not SQLite's backoff, which sleeps 53 ms within 6 tries), 50 at
         // most; a restart that finds readers still there is tried again at the next turn.
-        if let Err(e) = connection.busy_handler(Some(|tries| {
-            std::thread::sleep(Duration::from_millis(1));
-            tries < 50
-        })) {
-            return tracing::error!("{}: no checkpoints: {e}", path.display());
-        }
+        let waiting = |connection: Connection| {
+            connection.busy_handler(Some(|tries| {
+                std::thread::sleep(Duration::from_millis(1));
+                tries < 50
+            }))?;
+            Ok(connection)
+        };
+        let connection = match connect(&path).and_then(waiting) {
+            Ok(connection) => connection,
+            Err(e) => return tracing::error!("{}: no checkpoints: {e}", path.display()),
+        };
         let checkpoint = |mode: &str| {
             connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
                 row.get::<_, i64>(1)

@@ -543,13 +543,21 @@ impl SessionStore for PgStore {
                 )
                 .await
                 .map_err(pg)?;
-            let mut sessions = Vec::with_capacity(rows.len());
-            for row in rows {
-                let packed: Vec<u8> = row.get(3);
-                let request: Request = on_cpu(move || unpack_packed(&packed)).await?;
-                sessions.push(request.summary(row.get(0), row.get(1), row.get(2)));
-            }
-            Ok(sessions)
+            let listed: Vec<(String, i64, String, Vec<u8>)> = rows
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+                .collect();
+            // Decoded in one trip off the async workers, as SQLite's listing is.
+            on_cpu(move || {
+                listed
+                    .into_iter()
+                    .map(|(id, created, status, packed)| {
+                        let request: Request = unpack_packed(&packed)?;
+                        Ok(request.summary(id, created, &status))
+                    })
+                    .collect()
+            })
+            .await
         })
     }
 
