@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
-import { launchBrowser, startDemo, startServer, syntheticSession, until } from "./harness.mjs";
+import { launchBrowser, open, startDemo, startServer, syntheticSession, until } from "./harness.mjs";
 
 const shots = resolve(process.env.KMVIZ_SHOTS ?? join(import.meta.dirname, "out"));
 mkdirSync(shots, { recursive: true });
@@ -13,7 +13,7 @@ const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()} (${m.location().url})`); });
 const assets = [];
 page.on("response", (r) => { if (r.url().includes("/assets/")) assets.push(`${r.status()} ${new URL(r.url()).pathname}`); });
 
@@ -62,10 +62,8 @@ async function step(name, body) {
 
 try {
   await step("opens", async () => {
-    await page.goto(base);
+    await open(page, base);
     await page.locator(".sidebar h1").waitFor();
-    // The page's own first paint ("Loading the app") is gone once the app runs.
-    assert.equal(await page.locator("#first-paint").count(), 0);
     // The demo's database is preselected, its options rendered from the schema.
     assert.ok(await page.locator('.databases input[value="survey"]').isChecked());
     await page.locator('.options[data-database="survey"] .option[data-option="z"] input').waitFor();
@@ -147,25 +145,48 @@ try {
   await step("shares-a-link-without-javascript", async () => {
     const id = page.url().split("/s/")[1];
     const session = await (await fetch(`${base}/api/sessions/${id}`)).json();
-    const found = session.pairs.find((p) => p.result && p.result.hits.length > 0);
-    const best = found.result.hits[0].ID;
-    // Without JavaScript, the link still shows the session: the server's summary.
+    const first = session.pairs[0];
+    const best = first.result.hits[0].ID;
+    // Without JavaScript, the link shows the session as the app draws it (the server renders
+    // the app): its status, its options, and the first pair's table from its best sample on.
     const noScript = await browser.newContext({ javaScriptEnabled: false });
     const plain = await noScript.newPage();
     await plain.goto(`${base}/s/${id}`);
-    const summary = await plain.locator("#first-paint").textContent();
-    assert.ok(summary.includes(`kmviz session ${id}`), summary);
-    assert.ok(summary.includes(`${found.query} on ${found.database}`), summary);
-    assert.ok(summary.includes(best), summary);
-    // The home page says what works without JavaScript.
+    await plain.locator('.progress[data-status="done"]').waitFor();
+    assert.ok((await plain.locator(".options li").textContent()).includes(first.database));
+    const served = plain.locator('[data-page="table"] table.hits tbody tr[data-row]');
+    assert.ok((await served.count()) > 10);
+    assert.ok((await served.first().textContent()).includes(best));
+    // The home page: the instance's, and a word on what needs JavaScript.
     await plain.goto(base);
-    assert.match(await plain.locator("#first-paint").textContent(), /Searching needs JavaScript/);
+    await plain.locator(".home h2", { hasText: "The kmviz demo" }).waitFor();
+    assert.match(await plain.locator("noscript").textContent(), /Searching needs JavaScript/);
     await noScript.close();
-    // With it, the app takes over from the summary.
+    // With it, the app takes the server's page over (hydrates it): the table the server drew is
+    // the one the app then sorts, not drawn again. The app's code is held until it is marked.
     const app = await browser.newPage();
+    const pageErrors = [];
+    app.on("pageerror", (e) => pageErrors.push(e.message));
+    app.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await app.route("**/pkg/app_bg.wasm", async (route) => { await held; await route.continue(); });
     await app.goto(`${base}/s/${id}`);
-    await app.locator('.progress[data-status="done"]').waitFor({ timeout: 30000 });
-    assert.equal(await app.locator("#first-paint").count(), 0);
+    const drawn = app.locator('[data-page="table"] table.hits');
+    await drawn.evaluate((t) => { t.dataset.server = "yes"; });
+    release();
+    await app.locator('html[data-app="live"]').waitFor();
+    const header = drawn.locator('th[data-column="Temp"]');
+    await header.click();
+    await until("the table sorted by the app", async () => (await header.getAttribute("aria-sort")) === "ascending");
+    assert.equal(await drawn.getAttribute("data-server"), "yes");
+    // The rest of the session (read once the app runs) is there too: the Overview lists every pair.
+    await app.locator('button.tab[data-tab="overview"]').click();
+    const last = session.pairs.length - 1;
+    const hitsOfLast = app.locator(`[data-page="overview"] tr[data-row="${last}"] td:nth-child(4)`);
+    await until("the last pair's hits in the Overview", async () =>
+      (await hitsOfLast.count()) === 1 && (await hitsOfLast.textContent()) === String(session.pairs[last].result.hits.length));
+    assert.deepEqual(pageErrors, []);
     await app.close();
   });
 
@@ -507,7 +528,7 @@ try {
   let sessionUrl;
   await step("reloads-the-session-url", async () => {
     sessionUrl = page.url();
-    await page.reload();
+    await open(page);
     await page.locator('.progress[data-status="done"]').waitFor();
     assert.equal(page.url(), sessionUrl);
     await until("the reloaded table", async () => (await rows.count()) > 10);
@@ -528,12 +549,12 @@ try {
     assert.equal(page.url(), second);
     await until("the second session again", async () => (await done()) === "1/1 done");
     // A session opened by its address has one history entry: Back leaves it.
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await until("the first session, opened", async () => (await done().catch(() => "")) === "8/8 done");
     await page.goBack();
     assert.equal(page.url(), second);
     await until("the second session, back", async () => (await done().catch(() => "")) === "1/1 done");
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();
   });
 
@@ -547,7 +568,7 @@ try {
 
     const two = await startServer(config);
     try {
-      await page.goto(two.base);
+      await open(page, two.base);
       await page.locator(".sidebar textarea").fill(queries);
       assert.ok(await page.locator('.databases input[value="remote"]').isChecked());
       await page.locator(".submit").click();
@@ -565,7 +586,7 @@ try {
     } finally {
       two.server.kill();
     }
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();
   });
 
@@ -593,7 +614,7 @@ try {
     };
     page.on("request", listen);
     try {
-      await page.goto(server.base);
+      await open(page, server.base);
       await page.locator(".sidebar textarea").fill(queries);
       await page.locator(".submit").click();
       try {
@@ -647,7 +668,7 @@ try {
       stalled.closeAllConnections();
       stalled.close();
     }
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();
   });
 
@@ -656,7 +677,7 @@ try {
     const json = await (await fetch(`${base}/api/sessions/${id}`)).text();
     const file = join(data, "session.json");
     writeFileSync(file, json);
-    await page.goto(base);
+    await open(page, base);
     await page.locator(".session-file input").setInputFiles(file);
     await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
     await until("the file's table", async () => (await count()).startsWith(`${total} of ${total}`));
@@ -681,7 +702,7 @@ try {
     });
     const file = join(data, "long-session.json");
     writeFileSync(file, JSON.stringify(session));
-    await page.goto(base);
+    await open(page, base);
     await page.locator(".session-file input").setInputFiles(file);
     await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
     await page.locator('.tab[data-tab="table"]').click();
@@ -716,7 +737,7 @@ try {
       result: { ...pair.result, hits: pair.result.hits.slice(0, 1 + (i % 3)) } }));
     const file = join(data, "batch-session.json");
     writeFileSync(file, JSON.stringify(session));
-    await page.goto(base);
+    await open(page, base);
     await page.locator(".session-file input").setInputFiles(file);
     await page.locator(".progress .status", { hasText: "opened from a session file" }).waitFor();
     assert.equal(await page.locator("select.query").count(), 0);
@@ -759,20 +780,20 @@ try {
   });
 
   await step("remembers-preferences", async () => {
-    await page.goto(base);
+    await open(page, base);
     await page.locator(".sidebar textarea").fill(queries);
     await page.locator('.option[data-option="z"] input').fill("4");
     assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
     await page.locator(".submit").click();
     await page.waitForURL(/\/s\/[0-9a-f]{32}$/);
-    await page.goto(base);
+    await open(page, base);
     await page.locator('.option[data-option="z"] output').waitFor();
     assert.equal(await page.locator('.option[data-option="z"] output').textContent(), "4");
   });
 
   await step("shows-what-a-session-ran-with", async () => {
     // The last search remembered z = 4; a session that ran with 3 puts 3 in the form.
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();
     const id = sessionUrl.split("/s/")[1];
     const ran = (await (await fetch(`${base}/api/sessions/${id}`)).json()).databases[0].options.z;
@@ -782,7 +803,7 @@ try {
   });
 
   await step("has-no-serious-accessibility-violations", async () => {
-    await page.goto(sessionUrl);
+    await open(page, sessionUrl);
     await page.locator('.progress[data-status="done"]').waitFor();
     await until("the table's rows", async () => (await rows.count()) > 10);
     // Evaluated, not a <script>: the page's Content-Security-Policy refuses inline scripts.

@@ -46,6 +46,13 @@ export async function launchBrowser() {
 }
 
 /// Polls `check` until it holds (the app renders after events, not within them).
+/// Opens `url` in `page` (reloads it without one), and waits until the app has taken the
+/// server's page over: what the server rendered is on screen before, but not yet live.
+export async function open(page, url) {
+  await (url ? page.goto(url) : page.reload());
+  await page.locator('html[data-app="live"]').waitFor();
+}
+
 export async function until(what, check, ms = 10000) {
   const end = Date.now() + ms;
   while (!(await check())) {

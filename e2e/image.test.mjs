@@ -2,7 +2,7 @@
 // address in KMVIZ_URL, and the query the demo printed in KMVIZ_QUERY): its API, its
 // operator routes, and the app in Chromium.
 import assert from "node:assert/strict";
-import { launchBrowser, until } from "./harness.mjs";
+import { launchBrowser, open, until } from "./harness.mjs";
 
 const base = process.env.KMVIZ_URL;
 const request = JSON.parse(process.env.KMVIZ_QUERY);
@@ -45,7 +45,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
-  await page.goto(base);
+  await open(page, base);
   await page.locator(".sidebar h1").waitFor();
   assert.ok(await page.locator('.databases input[value="survey"]').isChecked());
   await page.locator(".home h2", { hasText: "The kmviz demo" }).waitFor();

@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
 /// gzip for clients that accept it (a session's JSON shrinks about tenfold), at the fastest
 /// level: the answers are small and CPU is what a busy instance runs out of. ZIP files are
 /// compressed already; events must not wait for a compressor's buffer.
-fn compression() -> CompressionLayer<impl Predicate> {
+pub(crate) fn compression() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new()
         .quality(CompressionLevel::Fastest)
         .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip")))

@@ -8,6 +8,9 @@
 //!
 //! The domain modules know nothing of HTTP; [`api`] maps requests onto them.
 
+// The app's page (rendered by [`web`]) has view types nested deeper than the default limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod cli;
 pub mod config;

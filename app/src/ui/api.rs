@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use crate::api::{
-    Chosen, ErrorBody, Info, MetadataPage, PositionedPair, ProgressEvent, QueryRequest, Submitted,
+    Chosen, ErrorBody, MetadataPage, PositionedPair, ProgressEvent, QueryRequest, Submitted,
     positions_param,
 };
 use crate::model::options::OptionValues;
@@ -45,10 +45,6 @@ async fn read<T: serde::de::DeserializeOwned>(
             Err(_) => Err(ApiFailure::Status(response.status())),
         }
     }
-}
-
-pub async fn info() -> Result<Info, ApiFailure> {
-    read(Request::get("/api/info").send().await).await
 }
 
 /// Submits `fastx` to `databases` (name, options), mailing `email` when the job ends;

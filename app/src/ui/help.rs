@@ -2,17 +2,15 @@
 
 use leptos::prelude::*;
 
-use super::api::ApiFailure;
 use crate::api::Info;
 
 /// kmviz's help, then the instance plugins' (sanitised by the server).
 #[component]
 pub fn HelpTab() -> impl IntoView {
-    let info = use_context::<LocalResource<Result<Info, ApiFailure>>>();
-    let plugins = move || {
-        let help = info?.get()?.ok()?.branding?.help;
+    let plugins = use_context::<Info>().and_then(|info| {
+        let help = info.branding?.help;
         (!help.is_empty()).then(|| view! { <div class="plugin-help" inner_html=help></div> })
-    };
+    });
     view! {
         <section class="help">
             <h2>"Using kmviz"</h2>

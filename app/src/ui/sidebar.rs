@@ -105,22 +105,32 @@ pub fn Sidebar(
     on_session: impl Fn(String) + Clone + Send + Sync + 'static,
     on_file: impl Fn(Session) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let remembered = Preferences::recall(&info);
-    let chosen: RwSignal<Vec<String>> = RwSignal::new(remembered.databases);
+    // The page is first drawn as the server drew it: with the session's choices, else the
+    // instance's defaults; the browser's remembered ones apply once it is the app's.
+    let first = match ran_with.get_untracked() {
+        Some((_, runs)) => Preferences::ran(&runs, &info),
+        None => Preferences::default().applying(&info),
+    };
+    let chosen: RwSignal<Vec<String>> = RwSignal::new(first.databases);
     let fastx = RwSignal::new(String::new());
-    let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(remembered.options);
+    let values: RwSignal<BTreeMap<String, OptionValues>> = RwSignal::new(first.options);
+    // Where to mail when the job ends (instances that mail): remembered in this browser.
+    let email = RwSignal::new(String::new());
     let described = info.clone();
-    Effect::new(move |_| {
-        if let Some((_, runs)) = ran_with.get() {
-            let ran = Preferences::ran(&runs, &described);
-            chosen.set(ran.databases);
-            values.set(ran.options);
+    Effect::new(move |recalled: Option<()>| {
+        let choices = match ran_with.get() {
+            Some((_, runs)) => Preferences::ran(&runs, &described),
+            None if recalled.is_none() => Preferences::recall(&described),
+            None => return,
+        };
+        chosen.set(choices.databases);
+        values.set(choices.options);
+        if recalled.is_none() {
+            email.set(browser::recall(EMAIL).unwrap_or_default());
         }
     });
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
-    // Where to mail when the job ends (instances that mail): remembered in this browser.
-    let email = RwSignal::new(browser::recall(EMAIL).unwrap_or_default());
     let notify = info.notify.clone();
     let limits = info.input;
     let databases = info.databases.clone();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::browser;
 use crate::model::session::{ColumnKind, Value};
@@ -413,7 +414,30 @@ fn while_typing(set: impl Fn(String) + 'static) -> impl FnMut(leptos::ev::Event)
     move |ev| typed(event_target_value(&ev))
 }
 
-/// `text` made safe inside a URL.
+/// What JavaScript's `encodeURIComponent` leaves as it is: letters, digits and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// `text` made safe inside a URL, as `encodeURIComponent` does (the server renders links too).
 fn encode_uri_component(text: &str) -> String {
-    String::from(js_sys::encode_uri_component(text))
+    utf8_percent_encode(text, URI_COMPONENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_are_linked_as_encode_uri_component_would() {
+        assert_eq!(
+            super::encode_uri_component("TARA_018 a/b?c=é (x)!"),
+            "TARA_018%20a%2Fb%3Fc%3D%C3%A9%20(x)!"
+        );
+    }
 }

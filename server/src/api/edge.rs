@@ -18,6 +18,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The app's policy for a page whose inline scripts carry `nonce` (the page Leptos renders).
+pub fn policy_with_nonce(nonce: &str) -> String {
+    CONTENT_SECURITY_POLICY.replacen(
+        "script-src 'self'",
+        &format!("script-src 'self' 'nonce-{nonce}'"),
+        1,
+    )
+}
+
 /// `router` with the edge's layers.
 pub fn guard(router: Router) -> Router {
     let headers = [

@@ -54,9 +54,14 @@ pub(super) async fn describe_all(state: &AppState) -> Vec<DatabaseInfo> {
     (status = 200, description = "the instance", body = Info)
 ))]
 async fn info(State(state): State<AppState>) -> Json<Info> {
+    Json(instance(&state).await)
+}
+
+/// The instance as `GET /api/info` describes it (the app's page starts with it too).
+pub(crate) async fn instance(state: &AppState) -> Info {
     let engine = state.jobs.engine();
-    let databases = describe_all(&state).await;
-    Json(Info {
+    let databases = describe_all(state).await;
+    Info {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         databases,
         default: state.settings.default.clone(),
@@ -67,5 +72,5 @@ async fn info(State(state): State<AppState>) -> Json<Info> {
         tabs: state.pages.tabs(),
         branding: state.pages.branding().cloned(),
         notify: state.settings.notify.clone(),
-    })
+    }
 }

@@ -239,7 +239,7 @@ async fn private_sessions_and_quotas_per_token() {
         call(&server, As::Nobody, Method::GET, &path, None).await.0,
         401
     );
-    // Her session's link comes with its summary for her only (the page itself for anyone).
+    // Her session's link comes rendered with its results for her only (the page for anyone).
     let page = async |user: &str, password: &str| {
         let response = client()
             .get(server.url(&format!("/s/{hers}")))
@@ -252,19 +252,33 @@ async fn private_sessions_and_quotas_per_token() {
             200,
             "the web app is built (`cargo xtask web`)"
         );
-        response.text().await.unwrap()
+        let policy = response.headers()[reqwest::header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (policy, response.text().await.unwrap())
     };
-    let summary = page("alice", "a").await;
+    let (policy, hers_page) = page("alice", "a").await;
     assert!(
-        summary.contains(&format!("<h1>kmviz session {hers}</h1>")),
-        "{summary}"
+        hers_page.contains(&format!("href=\"/api/sessions/{hers}/download\"")),
+        "{hers_page}"
     );
-    assert!(summary.contains("<script type=\"module\" src=\"/start.js\">"));
-    assert!(
-        !page("bob", "b")
-            .await
-            .contains(&format!("kmviz session {hers}"))
+    assert!(hers_page.contains("<script type=\"module\" src=\"/start.js\">"));
+    // Leptos's inline scripts run under the page's policy, by their nonce, and no other does.
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {policy}"));
+    let inline = hers_page.matches("<script>").count() + hers_page.matches("<script nonce").count();
+    assert!(inline >= 1, "{hers_page}");
+    assert_eq!(
+        hers_page
+            .matches(&format!("<script nonce=\"{nonce}\">"))
+            .count(),
+        inline
     );
+    assert!(!page("bob", "b").await.1.contains(&hers));
     let (status, list) = call(&server, alice, Method::GET, "/api/sessions", None).await;
     assert_eq!((status, ids(&list)), (200, vec![hers.as_str()]));
 
