@@ -192,11 +192,11 @@ async function sharedLinkFirstPaint() {
     await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
     await page.goto(`${base}/s/${id}`, { waitUntil: "commit" });
     await page.locator('html[data-app="live"]').waitFor({ timeout: 120000 });
-    loads.push(await page.evaluate(() => ({
-      paint: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
-      rows: window.__marks.rows,
-      live: window.__marks.live,
-    })));
+    loads.push(await page.evaluate(() => {
+      const paint = performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN;
+      // Rows in the page are seen once it paints (its stylesheet holds the first paint).
+      return { paint, rows: Math.max(window.__marks.rows, paint), live: window.__marks.live };
+    }));
     await context.close();
   }
   const best = (key) => Math.min(...loads.map((l) => l[key]));
@@ -217,7 +217,7 @@ console.log(`a ${QUERIES}-query job followed: ${kbytes(jobBytes.total)} in ${job
   `shown done ${(jobBytes.shownDone / 1000).toFixed(1)} s after Submit, ` +
   `${((jobBytes.shownDone - jobBytes.serverDone) / 1000).toFixed(1)} s after the server said so`);
 console.log(`a shared link, throttled (150 ms, 1.6 Mbit/s, CPU 4x): first paint ${firstPaint.paint.toFixed(0)} ms, ` +
-  `its first rows ${firstPaint.rows.toFixed(0)} ms (rendered by the server), the app live on them ` +
+  `its first rows visible ${firstPaint.rows.toFixed(0)} ms (rendered by the server), the app live on them ` +
   `${firstPaint.live.toFixed(0)} ms: the rows ${(firstPaint.live / firstPaint.rows).toFixed(1)}x sooner than the app ` +
   `alone could show them (the issue asks 3x)`);
 const site = process.env.KMVIZ_SITE ?? join(import.meta.dirname, "..", "site");
