@@ -45,7 +45,6 @@ export async function launchBrowser() {
   });
 }
 
-/// Polls `check` until it holds (the app renders after events, not within them).
 /// Opens `url` in `page` (reloads it without one), and waits until the app has taken the
 /// server's page over: what the server rendered is on screen before, but not yet live.
 export async function open(page, url) {
@@ -53,6 +52,7 @@ export async function open(page, url) {
   await page.locator('html[data-app="live"]').waitFor();
 }
 
+/// Polls `check` until it holds (the app renders after events, not within them).
 export async function until(what, check, ms = 10000) {
   const end = Date.now() + ms;
   while (!(await check())) {

@@ -27,10 +27,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use crate::api::Info;
-use crate::model::session::Session;
+use crate::model::query::Query;
+use crate::model::session::{Pair, Session};
 
 /// What the page is rendered from, on the server and again in the browser: the instance, and
-/// on a session's link the session (as much as the page first shows).
+/// on a session's link the session (as much of it as the page first shows).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Initial {
     pub info: Info,
@@ -38,7 +39,7 @@ pub struct Initial {
 }
 
 impl Initial {
-    pub fn new(info: Info, session: Option<Session>) -> Initial {
+    pub fn new(info: Info, session: Option<&Session>) -> Initial {
         Initial {
             info,
             session: session.map(first_view),
@@ -46,22 +47,40 @@ impl Initial {
     }
 }
 
-/// What of `session` the page shows first: its first pair's results (the app reads the rest
-/// once it runs), so that a link to a large batch stays a small page.
-fn first_view(mut session: Session) -> Session {
-    let first_query = session.queries.first().map(|q| q.name.clone());
-    let first_database = session.databases.first().map(|d| d.name.clone());
-    for pair in &mut session.pairs {
-        if Some(&pair.query) != first_query.as_ref()
-            || Some(&pair.database) != first_database.as_ref()
-        {
-            pair.result = None;
-        }
+/// What of `session` the page shows first: every pair's state and its first pair's results (the
+/// app reads the rest once it runs), so that a link to a large batch stays a small page.
+fn first_view(session: &Session) -> Session {
+    let first = (session.queries.first(), session.databases.first());
+    let is_first = |pair: &Pair| {
+        first.0.is_some_and(|q| q.name == pair.query)
+            && first.1.is_some_and(|d| d.name == pair.database)
+    };
+    Session {
+        queries: (session.queries.iter().enumerate())
+            .map(|(i, query)| Query {
+                name: query.name.clone(),
+                seq: if i == 0 {
+                    query.seq.clone()
+                } else {
+                    String::new()
+                },
+            })
+            .collect(),
+        pairs: (session.pairs.iter())
+            .map(|pair| Pair {
+                query: pair.query.clone(),
+                database: pair.database.clone(),
+                state: pair.state,
+                error: pair.error.clone(),
+                result: pair.result.clone().filter(|_| is_first(pair)),
+            })
+            .collect(),
+        id: session.id.clone(),
+        created: session.created,
+        status: session.status,
+        owner: session.owner.clone(),
+        databases: session.databases.clone(),
     }
-    for query in session.queries.iter_mut().skip(1) {
-        query.seq.clear();
-    }
-    session
 }
 
 /// What the home page says to a browser without JavaScript.
@@ -319,7 +338,7 @@ mod tests {
             "pairs": [pair("q1", "a"), pair("q1", "b"), pair("q2", "a"), pair("q2", "b")],
         }))
         .unwrap();
-        let first = first_view(session.clone());
+        let first = first_view(&session);
         let with_results: Vec<bool> = first.pairs.iter().map(|p| p.result.is_some()).collect();
         assert_eq!(with_results, [true, false, false, false]);
         assert!(

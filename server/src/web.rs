@@ -60,15 +60,16 @@ async fn shared_link(
     UrlPath(id): UrlPath<String>,
     request: Request,
 ) -> Response {
-    let session = crate::api::sessions::readable(&state, &caller, &id).await;
-    let session = session.ok().map(|s| s.as_ref().clone());
-    page(&state, session, request).await
+    let session = crate::api::sessions::readable(&state, &caller, &id)
+        .await
+        .ok();
+    page(&state, session.as_deref(), request).await
 }
 
 /// The app's page rendered from the instance and `session`.
 async fn page(
     state: &AppState,
-    session: Option<app::model::session::Session>,
+    session: Option<&app::model::session::Session>,
     request: Request,
 ) -> Response {
     let initial = Initial::new(crate::api::info::instance(state).await, session);

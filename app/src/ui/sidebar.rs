@@ -117,17 +117,20 @@ pub fn Sidebar(
     // Where to mail when the job ends (instances that mail): remembered in this browser.
     let email = RwSignal::new(String::new());
     let described = info.clone();
-    Effect::new(move |recalled: Option<()>| {
+    // In the browser: at first the remembered choices (unless a session is shown), then those
+    // of each session shown.
+    Effect::new(move |earlier: Option<()>| {
+        let first_run = earlier.is_none();
+        if first_run {
+            email.set(browser::recall(EMAIL).unwrap_or_default());
+        }
         let choices = match ran_with.get() {
             Some((_, runs)) => Preferences::ran(&runs, &described),
-            None if recalled.is_none() => Preferences::recall(&described),
+            None if first_run => Preferences::recall(&described),
             None => return,
         };
         chosen.set(choices.databases);
         values.set(choices.options);
-        if recalled.is_none() {
-            email.set(browser::recall(EMAIL).unwrap_or_default());
-        }
     });
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let busy = RwSignal::new(false);
